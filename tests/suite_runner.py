@@ -1,0 +1,113 @@
+"""Runs the suites in a child pytest, as a user would, and reads what happened.
+
+Negative controls use it: a broken deployment must make the right check fail,
+with a message naming the cause; the healthy one must pass. Outcomes are read
+from the child's junit XML, so a control sees exactly what a CI gate would.
+
+Usage::
+
+    run = run_suites("suites/test_smoke.py", "--lab-fault", "cert-expired", tmp_path=tmp_path)
+    assert run.outcome("test_node_pulls_a_test_image_by_tag_through_the_mirror") == "failed"
+    assert "expired" in run.message("test_node_pulls_a_test_image_by_tag_through_the_mirror")
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class TestOutcome:
+    name: str  # the test function name with its parameters, e.g. test_x[node-1]
+    classname: str
+    outcome: str  # passed | failed | error | skipped | xfailed
+    message: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SuiteRun:
+    """A finished child run: exit code, output and one outcome per test."""
+
+    exit_code: int
+    output: str
+    outcomes: list[TestOutcome]
+    junit: Path
+
+    def find(self, name: str) -> list[TestOutcome]:
+        """Outcomes whose test name is ``name`` or starts with ``name[``."""
+        return [o for o in self.outcomes if o.name == name or o.name.startswith(name + "[")]
+
+    def outcome(self, name: str) -> str:
+        found = self.find(name)
+        assert found, (
+            f"{name} did not run; ran: {[o.name for o in self.outcomes]}\n{self.output[-3000:]}"
+        )
+        kinds = {o.outcome for o in found}
+        for worst in ("error", "failed", "xfailed", "skipped", "passed"):
+            if worst in kinds:
+                return worst
+        return kinds.pop()
+
+    def message(self, name: str) -> str:
+        return "\n".join(o.message for o in self.find(name))
+
+    def failed(self) -> list[str]:
+        return [o.name for o in self.outcomes if o.outcome in ("failed", "error")]
+
+
+def _read_junit(path: Path) -> list[TestOutcome]:
+    if not path.exists():
+        return []
+    outcomes = []
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome = "failed" if child.tag == "failure" else "error"
+                message = (child.get("message") or "") + "\n" + (child.text or "")
+            elif child.tag == "skipped":
+                kind = child.get("type") or ""
+                outcome = "xfailed" if "xfail" in kind else "skipped"
+                message = child.get("message") or ""
+        properties = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        outcomes.append(
+            TestOutcome(
+                case.get("name", ""), case.get("classname", ""), outcome, message, properties
+            )
+        )
+    return outcomes
+
+
+def run_suites(
+    *args: str, tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 900
+) -> SuiteRun:
+    """Run ``pytest <args>`` from the project root in a child process with a junit report."""
+    junit = tmp_path / f"junit-{len(list(tmp_path.glob('junit-*.xml')))}.xml"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *args,
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit2",
+        "-p",
+        "no:cacheprovider",
+        "--report-dir",
+        str(tmp_path / "reports"),
+    ]
+    child_env = {**os.environ, **(env or {})}
+    child_env.pop("PYTEST_XDIST_WORKER", None)
+    child_env.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=child_env, capture_output=True, text=True, timeout=timeout
+    )
+    return SuiteRun(done.returncode, done.stdout + done.stderr, _read_junit(junit), junit)
