@@ -26,7 +26,8 @@ def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, fig
     figures("pull_seconds", round(result.seconds, 3))
 
     assert result.digest == image.manifest_digest, (
-        f"{node.name} got {result.digest or 'no digest'}, the upstream holds {image.manifest_digest}"
+        f"{node.name} got {result.digest or 'no digest'}, "
+        f"the upstream holds {image.manifest_digest}"
     )
     served = lab.mirror_traffic(mirror_mark).for_repository(image.name)
     # dockerd resolves the tag (HEAD by tag), then GETs the manifest by digest.

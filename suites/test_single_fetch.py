@@ -1,0 +1,130 @@
+"""Single fetch: the cluster fetches each blob from upstream for the first pull only.
+
+What distribution really does (DOMAIN.md, FINDINGS.md): a cold pull by tag
+GETs the manifest upstream and each blob once, or twice on 2.8 (the blob is
+streamed to the client while a second download stores it); every later pull
+by tag costs one tag HEAD and nothing else; concurrent cold pulls are not
+shared and each may go upstream. These checks state those truths exactly.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from fixtures.probes.access_log import BLOB
+from fixtures.rules.limitations import COLD_PULL_COST, CONCURRENT_COLD_PULLS, max_fetches_per_blob
+from fixtures.targets.lab.accounting import measure_pull
+
+pytestmark = [pytest.mark.lab, pytest.mark.hermetic_only]
+
+
+def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
+    lab, healthy_nodes, unique_name, figures
+):
+    image = lab.push_image(unique_name)
+    pulls = [measure_pull(lab, node, image) for node in healthy_nodes]
+    for pull in pulls:
+        assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
+    first, rest = pulls[0], pulls[1:]
+    figures("upstream_blob_gets_per_digest", first.upstream.blob_gets())
+    figures("upstream_requests_per_pull", [p.upstream.count() for p in pulls])
+    figures("upstream_blob_gets_per_pull", [p.upstream.count("GET", BLOB) for p in pulls])
+    figures("cold_pull_seconds", round(first.result.seconds, 3))
+    figures("warm_pull_seconds", [round(p.result.seconds, 3) for p in rest])
+
+    later = {p.result.node: p.upstream.blob_gets() for p in rest if p.upstream.blob_gets()}
+    assert not later, (
+        f"after {first.result.node}'s pull, later nodes still fetched blobs upstream: {later}. "
+        "The mirror did not serve them from its cache: check that its storage persists and "
+        "that every node lists the mirror first in registry-mirrors"
+    )
+    total_gets = {d: sum(p.upstream.blob_gets().get(d, 0) for p in pulls) for d in image.blobs}
+    total_bytes = {d: sum(p.upstream.blob_bytes().get(d, 0) for p in pulls) for d in image.blobs}
+    assert total_gets == {d: first.upstream.blob_gets().get(d, 0) for d in image.blobs}
+    assert total_bytes == {d: first.upstream.blob_bytes().get(d, 0) for d in image.blobs}, (
+        f"upstream blob bytes for {len(pulls)} pulls {total_bytes} differ from the first pull's"
+    )
+
+
+def test_cold_pull_fetches_each_blob_within_the_bound(
+    lab, healthy_nodes, unique_name, figures, verdict, settings
+):
+    image = lab.push_image(unique_name)
+    pull = measure_pull(lab, healthy_nodes[0], image)
+    assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
+    gets = {digest: pull.upstream.blob_gets().get(digest, 0) for digest in image.blobs}
+    figures("upstream_blob_gets_per_digest", gets)
+    figures("upstream_manifest_gets", pull.upstream.manifest_gets())
+    figures("billable_manifest_gets", pull.upstream.billable())
+    figures("upstream_bytes", pull.upstream.total_bytes())
+
+    missing = [digest for digest, count in gets.items() if count == 0]
+    assert not missing, (
+        f"the node got {image.reference}, yet the mirror never fetched {missing} upstream: "
+        "the pull did not go through this mirror"
+    )
+    explicit = settings.get("max-fetches-per-blob")
+    bound = int(explicit) if explicit else max_fetches_per_blob(lab.registry_version or None)
+    worst = max(gets.values())
+    measured = f"upstream GETs per blob {sorted(gets.values())}, bound {bound}"
+    if explicit:
+        assert worst <= bound, f"a cold pull fetched a blob {worst} times ({measured})"
+        return
+    verdict.judge(
+        COLD_PULL_COST,
+        ideal=worst == 1,
+        tolerated=worst <= bound,
+        measured=measured,
+        failure="a cold pull fetched a blob from upstream more than once",
+    )
+
+
+def test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees(
+    lab, healthy_nodes, unique_name, figures, verdict, settings, pytestconfig
+):
+    image = lab.push_image(unique_name)
+    upstream_mark = lab.upstream_mark()
+    with ThreadPoolExecutor(max_workers=len(healthy_nodes)) as pool:
+        results = list(pool.map(lambda node: node.pull(image.reference), healthy_nodes))
+    lab.settle(image)
+    upstream = lab.upstream_traffic(upstream_mark).for_repository(image.name)
+    gets = {digest: upstream.blob_gets().get(digest, 0) for digest in image.blobs}
+    figures("concurrent_nodes", len(healthy_nodes))
+    figures("upstream_blob_gets_per_digest", gets)
+    figures("upstream_manifest_gets", upstream.manifest_gets())
+
+    for result in results:
+        assert result.ok, f"{result.node} could not pull {image.reference}: {result.output[-600:]}"
+        assert result.digest == image.manifest_digest, (
+            f"{result.node} got {result.digest}, the upstream holds {image.manifest_digest}"
+        )
+    nodes = len(healthy_nodes)
+    assert min(gets.values()) >= 1, f"blobs never fetched upstream: {gets}"
+    assert max(gets.values()) <= 2 * nodes, (
+        f"{nodes} concurrent cold pulls fetched a blob {max(gets.values())} times, more than "
+        f"2 x {nodes}: {gets}"
+    )
+    # Once the pulls are done the image is cached: a further pull costs no blob.
+    again = healthy_nodes[0]
+    again.remove_image(image.reference)
+    after = measure_pull(lab, again, image)
+    assert after.result.ok and not after.upstream.blob_gets(), (
+        f"after the concurrent pulls, {again.name}'s pull still fetched blobs upstream: "
+        f"{after.upstream.blob_gets()}"
+    )
+    strict = bool(settings.get("strict-single-fetch"))
+    if strict:
+        verdict = type(verdict)(verdict.registry_version, strict=True)
+    verdict.judge(
+        CONCURRENT_COLD_PULLS,
+        ideal=max(gets.values()) == 1,
+        tolerated=True,
+        measured=f"{nodes} nodes at once, upstream GETs per blob {sorted(gets.values())}",
+        failure=(
+            "concurrent cold pulls fetched a blob more than once for the whole cluster "
+            "(the reference guide's promise of a single fetch): in-flight requests are "
+            "not shared"
+        ),
+    )
