@@ -1,0 +1,37 @@
+"""Rate limits: what Docker Hub would bill with the mirror, against without it.
+
+Docker Hub counts manifest GETs as pulls (HEADs and blobs are free). Without a
+mirror, each node's pull would send Docker Hub the manifest GETs the node sent
+the mirror; with the mirror, Docker Hub sees only the mirror's own GETs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.rules.limitations import pull_cost
+from fixtures.targets.lab.accounting import measure_pull
+
+pytestmark = [pytest.mark.lab, pytest.mark.hermetic_only]
+
+
+def test_n_node_pulls_cost_docker_hub_one_cold_pull(lab, healthy_nodes, unique_name, figures):
+    image = lab.push_image(unique_name)
+    pulls = [measure_pull(lab, node, image) for node in healthy_nodes]
+    assert all(p.result.ok for p in pulls), [
+        p.result.output[-300:] for p in pulls if not p.result.ok
+    ]
+    with_mirror = sum(p.upstream.billable() for p in pulls)
+    without_mirror = sum(p.served.billable() for p in pulls)
+    figures("billable_manifest_gets", with_mirror)
+    figures("billable_without_mirror", without_mirror)
+    figures("billable_saved", without_mirror - with_mirror)
+    cold = pull_cost(lab.registry_version or None, warm=False)
+    assert with_mirror <= cold.manifest_gets * len(image.manifests), (
+        f"{len(pulls)} pulls cost Docker Hub {with_mirror} billable manifest GETs; one cold pull "
+        f"should cost {cold.manifest_gets} ({cold.source})"
+    )
+    assert without_mirror >= len(pulls), (
+        f"the nodes sent only {without_mirror} manifest GETs for {len(pulls)} pulls: "
+        "some pulls did not go through the mirror"
+    )

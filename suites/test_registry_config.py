@@ -1,0 +1,41 @@
+"""The mirror's registry config and stack file, read strictly.
+
+The lab rewrites ``proxy.remoteurl`` to its upstream, so only this lint can
+catch a mistyped Docker Hub URL; it also calls out what distribution silently
+ignores (unknown keys, ``remoteUrl``, ``proxy.ttl`` on 2.8) and storage that
+would not survive a restart.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fixtures.rules.findings import Severity, errors, render_all
+from fixtures.rules.registry_config import lint_config_file
+from fixtures.rules.registry_stack import lint_stack, load_stack
+from fixtures.rules.yaml_source import YamlReadError
+
+PLACEHOLDER = re.compile(r"<your [^<>]*FQDN>")
+
+
+def test_registry_config_passes_the_lint(settings, figures):
+    findings = lint_config_file(settings.registry_config_path)
+    figures("registry_config_findings", [f.code for f in findings])
+    assert not errors(findings), render_all(errors(findings))
+
+
+def test_stack_file_passes_the_lint(settings, figures):
+    if settings.stack_file_path is None:
+        pytest.skip("no stack file given (--stack-file)")
+    text = settings.read(settings.stack_file_path, "stack-file").decode("utf-8", "replace")
+    # The reference stack is a template, like the reference daemon.json: fill its FQDN.
+    text = PLACEHOLDER.sub(settings.mirror_fqdn, text)
+    try:
+        stack = load_stack(text, path=str(settings.stack_file_path))
+    except YamlReadError as error:
+        pytest.fail(error.finding.render(), pytrace=False)
+    findings = lint_stack(stack)
+    figures("stack_findings", [f.render() for f in findings if f.severity is not Severity.INFO])
+    assert not errors(findings), render_all(errors(findings))
