@@ -1,0 +1,169 @@
+"""Image resolution order, on a recorded-behaviour stand-in for the Docker engine.
+
+Order per role: override -> present locally (official, then the recipe's build)
+-> a bounded pull of the official image -> a build from the recipe, on a base
+that is local, pulled, or made with debootstrap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import docker.errors
+import pytest
+
+from fixtures.targets.lab.images import supply as supply_module
+from fixtures.targets.lab.images.supply import (
+    OFFICIAL_BASE,
+    ImageSupply,
+    ImageSupplyError,
+    recipe_digest,
+)
+
+
+class FakeEngine:
+    """Just the docker-py surface ImageSupply uses, with the answers a real engine gives."""
+
+    def __init__(self, present=(), pullable=(), pull_delay: float = 0.0) -> None:
+        self.present = set(present)
+        self.pullable = set(pullable)
+        self.pull_delay = pull_delay
+        self.pulled: list[str] = []
+        self.built: list[tuple[str, str]] = []
+        self.images = self
+        self.api = self
+
+    def get(self, name: str):
+        if name not in self.present:
+            raise docker.errors.ImageNotFound(name)
+        return name
+
+    def pull(self, name: str):
+        self.pulled.append(name)
+        time.sleep(self.pull_delay)
+        if name not in self.pullable:
+            raise docker.errors.APIError("lookup registry-1.docker.io: no such host")
+        self.present.add(name)
+
+    def build(self, path, tag, buildargs, **kwargs):
+        self.built.append((tag, buildargs["BASE"]))
+        self.present.add(tag)
+        yield {"stream": "Step 1/3 : ARG BASE\n"}
+        yield {"stream": f"Successfully tagged {tag}\n"}
+
+
+@pytest.fixture(autouse=True)
+def no_environment_overrides(monkeypatch):
+    for variable in (
+        "MIRRORCHECK_REGISTRY_IMAGE",
+        "MIRRORCHECK_NODE_IMAGE",
+        "MIRRORCHECK_PROXY_IMAGE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def debootstrapped(monkeypatch) -> list[str]:
+    made: list[str] = []
+
+    def fake_debootstrap(self, tag, resolution):
+        made.append(tag)
+        self.client.present.add(tag)
+        return tag
+
+    monkeypatch.setattr(ImageSupply, "_debootstrap_base", fake_debootstrap)
+    return made
+
+
+def quiet() -> list[str]:
+    return []
+
+
+def test_override_wins_over_everything_local():
+    engine = FakeEngine(present={"registry:2", "my/registry:1"})
+    found = ImageSupply(engine, overrides={"registry": "my/registry:1"}).resolve("registry")
+    assert (found.image, found.how) == ("my/registry:1", "override")
+
+
+def test_override_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MIRRORCHECK_NODE_IMAGE", "corp/dind:5")
+    engine = FakeEngine(present={"corp/dind:5"})
+    assert ImageSupply(engine).resolve("node").image == "corp/dind:5"
+
+
+def test_missing_override_names_the_option_and_variable():
+    engine = FakeEngine()
+    with pytest.raises(ImageSupplyError, match="MIRRORCHECK_PROXY_IMAGE"):
+        ImageSupply(engine, overrides={"proxy": "nope:1"}, progress=quiet().append).resolve("proxy")
+
+
+def test_official_image_present_locally_is_used_without_a_pull():
+    engine = FakeEngine(present={"registry:2"})
+    found = ImageSupply(engine).resolve("registry")
+    assert (found.image, found.how, engine.pulled) == ("registry:2", "local", [])
+
+
+def test_an_earlier_build_of_the_same_recipe_is_reused():
+    tag = f"mirrorcheck/node:{recipe_digest('node', OFFICIAL_BASE)}"
+    engine = FakeEngine(present={tag})
+    found = ImageSupply(engine).resolve("node")
+    assert (found.image, found.how, engine.built) == (tag, "local", [])
+
+
+def test_official_image_is_pulled_when_absent():
+    engine = FakeEngine(pullable={"registry:2"})
+    found = ImageSupply(engine, progress=quiet().append).resolve("registry")
+    assert (found.image, found.how) == ("registry:2", "pulled")
+
+
+def test_unpullable_registry_is_built_on_a_pulled_debian_base():
+    engine = FakeEngine(pullable={OFFICIAL_BASE})
+    found = ImageSupply(engine, progress=quiet().append).resolve("registry")
+    assert found.how == "built"
+    assert engine.built == [(found.image, OFFICIAL_BASE)]
+    assert engine.pulled == ["registry:2", OFFICIAL_BASE]
+
+
+def test_without_any_registry_the_base_is_made_with_debootstrap(debootstrapped):
+    engine = FakeEngine()
+    shown: list[str] = []
+    found = ImageSupply(engine, progress=shown.append).resolve("proxy")
+    assert found.how == "built"
+    assert len(debootstrapped) == 1 and engine.built == [(found.image, debootstrapped[0])]
+    assert any("building" in line for line in shown), shown
+
+
+def test_a_changed_recipe_gets_a_new_tag(tmp_path, monkeypatch):
+    recipes = tmp_path / "recipes"
+    (recipes / "node").mkdir(parents=True)
+    dockerfile = recipes / "node" / "Dockerfile"
+    dockerfile.write_text("FROM x\n")
+    monkeypatch.setattr(supply_module, "RECIPES", recipes)
+    before = recipe_digest("node", "base:1")
+    dockerfile.write_text("FROM x\nRUN true\n")
+    assert recipe_digest("node", "base:1") != before
+    assert recipe_digest("node", "base:2") != recipe_digest("node", "base:1")
+
+
+def test_a_hanging_pull_is_abandoned_within_its_bound():
+    engine = FakeEngine(pull_delay=5, pullable={"registry:2"})
+    supply = ImageSupply(engine, pull_timeout=0.2, allow_build=False, progress=quiet().append)
+    started = time.monotonic()
+    with pytest.raises(ImageSupplyError, match=r"no answer in 0 s|building is disabled") as caught:
+        supply.resolve("registry")
+    assert time.monotonic() - started < 2
+    assert "pull registry:2" in str(caught.value)
+    # The abandoned pull thread is a daemon: it cannot keep the process alive.
+    assert all(t.daemon for t in threading.enumerate() if t is not threading.main_thread())
+
+
+def test_when_nothing_works_the_error_lists_every_attempt_and_the_fix(monkeypatch):
+    monkeypatch.setattr(supply_module.shutil, "which", lambda name: None)
+    engine = FakeEngine()
+    with pytest.raises(ImageSupplyError) as caught:
+        ImageSupply(engine, progress=quiet().append).resolve("node")
+    message = str(caught.value)
+    assert "debootstrap is not installed" in message
+    assert "apt-get install debootstrap" in message
+    assert f"pull {OFFICIAL_BASE}" in message
