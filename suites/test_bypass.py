@@ -30,15 +30,20 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, figures):
     figures("served_to_node", served.by_method_and_kind())
     figures("fallbacks", len(fallbacks))
 
+    answers = sorted({f"{r.method} {r.kind} -> {r.status}" for r in served.requests})
+    assert served.count() > 0, (
+        f"{node.name}'s pull of {image.reference} never reached the mirror {lab.mirror_url} "
+        f"(pull {'succeeded' if result.ok else 'failed'}: {result.output.strip()[-300:]}). "
+        "Fix: list the mirror first in /etc/docker/daemon.json registry-mirrors, reload dockerd"
+    )
+    assert served.count("GET", BLOB) >= 1, (
+        f"{node.name} reached the mirror, which did not serve {image.reference} (answers: "
+        f"{answers}); the daemon then fell back: {fallbacks[:1]}. Fix: the mirror's config "
+        "(run the registry config lint: is it a pull-through cache of Docker Hub?)"
+    )
     assert not fallbacks, (
         f"{node.name} fell back from the mirror to the next endpoint:\n"
         + "\n".join(fallbacks[:3])
-        + "\nFix: make the mirror reachable and trusted from this node (registry-mirrors, "
-        "DNS, /etc/docker/certs.d)"
-    )
-    assert served.count("GET", BLOB) >= 1, (
-        f"{node.name}'s pull of {image.reference} never reached the mirror {lab.mirror_url} "
-        f"(pull {'succeeded' if result.ok else 'failed'}: {result.output.strip()[-300:]}). "
-        "Fix: list the mirror in /etc/docker/daemon.json registry-mirrors and reload dockerd"
+        + "\nFix: make the mirror reachable and trusted from this node (DNS, /etc/docker/certs.d)"
     )
     assert result.ok, f"{node.name} could not pull through the mirror: {result.output[-600:]}"
