@@ -43,8 +43,8 @@ def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, fig
     )
 
 
-def test_node_daemon_lists_the_mirror(node, lab):
+def test_node_daemon_lists_the_mirror(node, deployment):
     mirrors = node.effective_mirrors()
-    assert f"{lab.mirror_url}/" in mirrors, (
-        f"{node.name}: docker info lists mirrors {mirrors}, not {lab.mirror_url}/"
+    assert f"{deployment.mirror_url}/" in mirrors, (
+        f"{node.name}: docker info lists mirrors {mirrors}, not {deployment.mirror_url}/"
     )
