@@ -17,7 +17,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from fixtures.targets.lab.labels import RunLabels, new_run_id
+from fixtures.targets.lab.labels import RunLabels, new_run_id, owner_of
 from fixtures.targets.lab.sweeper import leftovers, sweep_stale
 from fixtures.waiting import wait_until
 
@@ -121,7 +121,7 @@ def test_an_interrupted_run_leaves_nothing(engine, tmp_path):
 def test_leftovers_of_a_dead_run_are_swept_at_start(engine):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    labels = RunLabels(run_id=new_run_id(), owner=f"{os.uname().nodename}:{dead.pid}")
+    labels = RunLabels(run_id=new_run_id(), owner=owner_of(dead.pid).rsplit("/", 1)[0] + "/1")
     volume = engine.volumes.create(
         f"mirrorcheck-{labels.run_id}-orphan", labels=labels.as_dict("orphan")
     )
