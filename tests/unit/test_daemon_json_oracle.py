@@ -1,0 +1,112 @@
+"""Claims about setting the reader's verdict beside dockerd's, on recorded outcomes (no Docker)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixtures.rules.daemon_json import assess, parse_daemon_json, read_daemon_json
+from fixtures.rules.daemon_json_oracle import (
+    compare_with_dockerd,
+    dockerd_fatal_line,
+    explain_with_reader,
+)
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "daemon_json"
+INDEX = json.loads((CORPUS / "cases.json").read_text())
+MISSING_COMMA = b"""{
+    "log-driver": "journald",
+    "signature-verification": false
+    "registry-mirrors": ["https://mirror.test"]
+}
+"""
+MIRROR = "https://mirror.test"
+
+
+def judged(text: bytes, **options):
+    return assess(parse_daemon_json(text, path="daemon.json"), **options)
+
+
+@pytest.mark.parametrize("case", INDEX["cases"], ids=[c["id"] for c in INDEX["cases"]])
+def test_recorded_dockerd_outcomes_agree_with_the_reader(case):
+    options = {**INDEX["default_options"], **case["options"]}
+    engine = options.pop("engine_version")
+    baseline = options.pop("baseline", None)
+    options["allow_keys"] = options.pop("allow_daemon_keys", ())
+    if baseline:
+        options["baseline"] = read_daemon_json(str(CORPUS / baseline), engine)
+    result = assess(read_daemon_json(str(CORPUS / case["file"]), engine), **options)
+    comparison = compare_with_dockerd(
+        result, case["dockerd_20_10_starts"], case["dockerd_20_10_error"]
+    )
+    assert comparison.agree, comparison.describe()
+
+
+def test_both_refusing_agree_without_a_documented_difference():
+    comparison = compare_with_dockerd(judged(MISSING_COMMA), False, "invalid character")
+    assert comparison.agree and not comparison.documented
+    assert comparison.reader_verdict == "refuses: daemon-json/invalid-json"
+    assert comparison.dockerd_verdict == "refused: invalid character"
+
+
+def test_stricter_reader_names_the_documented_difference():
+    text = b'{"registry-mirrors": ["https://other.example.com"]}'
+    comparison = compare_with_dockerd(judged(text, mirror_url=MIRROR), True)
+    assert comparison.agree
+    assert [d.code for d in comparison.documented] == ["daemon-json/mirror-missing"]
+    assert "has no notion of an expected mirror" in comparison.describe()
+
+
+def test_allowed_fork_key_is_a_documented_leniency():
+    text = b'{"signature-verification": false, "registry-mirrors": ["https://mirror.test"]}'
+    result = judged(text, mirror_url=MIRROR, allow_keys=["signature-verification"])
+    comparison = compare_with_dockerd(result, False, "don't match any configuration option")
+    assert result.accepted and comparison.agree
+    assert [d.code for d in comparison.documented] == ["daemon-json/allowed-key"]
+
+
+def test_dockerd_starting_on_a_file_the_reader_says_it_refuses_disagrees():
+    comparison = compare_with_dockerd(judged(MISSING_COMMA), True)
+    assert not comparison.agree
+    assert "predicted dockerd 20.10 would refuse to start; it started" in comparison.describe()
+    assert "daemon-json/invalid-json, which dockerd 20.10 accepts" in comparison.describe()
+
+
+def test_dockerd_refusing_a_file_the_reader_accepts_disagrees():
+    text = b'{"registry-mirrors": ["https://mirror.test"], "dns": ["not-an-ip"]}'
+    comparison = compare_with_dockerd(judged(text), False, "failed to start daemon: bad dns")
+    assert not comparison.agree
+    assert "DISAGREE: the reader predicted dockerd 20.10 would start" in comparison.describe()
+    assert "(failed to start daemon: bad dns)" in comparison.describe()
+
+
+def test_explanation_of_a_refused_file_points_at_line_and_column():
+    text = explain_with_reader(MISSING_COMMA, "/srv/daemon.json")
+    assert "/srv/daemon.json:4:5: error [daemon-json/invalid-json]" in text
+    assert "    |     ^" in text
+
+
+def test_explanation_says_when_the_reader_finds_nothing():
+    text = explain_with_reader(b'{"registry-mirrors": []}', "/srv/daemon.json")
+    assert "finds no error in /srv/daemon.json" in text
+
+
+def test_explanation_knows_the_flags_dockerd_ran_with():
+    text = explain_with_reader(b'{"bridge": "none"}', "d.json", dockerd_flags=["--bridge=none"])
+    assert "daemon-json/flag-conflict" in text
+
+
+def test_fatal_line_is_the_last_refusal_in_the_log():
+    log = (
+        'time="2026-01-01T00:00:00Z" level=info msg="Starting up"\n'
+        "unable to configure the Docker daemon with file /etc/docker/daemon.json: EOF\n"
+    )
+    assert dockerd_fatal_line(log) == (
+        "unable to configure the Docker daemon with file /etc/docker/daemon.json: EOF"
+    )
+    assert dockerd_fatal_line("failed to start daemon: invalid mirror\n") == (
+        "failed to start daemon: invalid mirror"
+    )
+    assert dockerd_fatal_line("API listen on /var/run/docker.sock\n") == ""
