@@ -1,0 +1,193 @@
+"""daemon.json: the file under test, every node's copy of it, and dockerd itself as the judge.
+
+- The file under test passes the strict reader. This needs no lab, so a broken
+  file fails in a second, with file:line:column and a caret under the error.
+- On every node (``[node-1]``, ``[node-2]``, ...), /etc/docker/daemon.json
+  passes the reader and the running daemon's mirrors (``docker info``,
+  ``RegistryConfig.Mirrors``) are the file's, normalised as dockerd does: the
+  daemon really runs this file. A node whose dockerd never came up fails by
+  name, with dockerd's words and the reader's account of the file.
+- Hermetic only: a throwaway node is started with the file under test, and
+  dockerd's verdict is set beside the reader's. They must agree, except where
+  ``DOCKERD_DIFFERENCES`` in fixtures/rules/daemon_json.py documents why.
+
+Options: --daemon-json, --daemon-json-baseline (the file before the change:
+only registry-mirrors may differ), --allow-daemon-key KEY (a fork's key, e.g.
+signature-verification), --allow-other-mirrors, --mirror-fqdn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.rules.daemon_json import (
+    DEFAULT_ENGINE,
+    Assessment,
+    DaemonJson,
+    assess,
+    effective_mirrors,
+    parse_daemon_json,
+    read_daemon_json,
+)
+from fixtures.rules.daemon_json_oracle import compare_with_dockerd, dockerd_fatal_line
+from fixtures.rules.daemon_keys import EngineVersion
+from fixtures.rules.findings import Severity, render_all
+from fixtures.settings import OPTIONS_BY_NAME, Settings, SettingsError
+from fixtures.targets.lab.topology import NodeSpec, fill_fqdn
+from fixtures.targets.node import DAEMON_JSON_PATH, Node, NodeError
+
+ORACLE_NODE = "daemon-json-oracle"
+DEFAULT_BASELINE = Path(str(OPTIONS_BY_NAME["daemon-json-baseline"].default)).resolve()
+
+
+def expected_mirror_url(settings: Settings) -> str:
+    """The mirror every node must list: --mirror-url when live, else https://<--mirror-fqdn>."""
+    return str(settings.get("mirror-url") or "") or f"https://{settings.mirror_fqdn}"
+
+
+def file_under_test(settings: Settings) -> bytes:
+    """The --daemon-json bytes; in the lab the guide's placeholder is filled, as on the nodes."""
+    try:
+        data = settings.daemon_json_bytes()
+    except SettingsError as error:
+        pytest.fail(str(error), pytrace=False)
+    return data if settings.live else fill_fqdn(data, settings.mirror_fqdn)
+
+
+def judge(doc: DaemonJson, settings: Settings, mirror_url: str) -> Assessment:
+    """The reader on ``doc`` with what the options tell it: mirror, baseline, what is allowed."""
+    baseline: DaemonJson | None = None
+    path = settings.daemon_json_baseline_path
+    # The project's example baseline describes the example file, not a live fleet.
+    if settings.live and path == DEFAULT_BASELINE:
+        path = None
+    # A file that is not a JSON object has its own finding; a failed comparison adds nothing.
+    if path is not None and doc.document is not None:
+        baseline = read_daemon_json(str(path), doc.engine)
+    return assess(
+        doc,
+        mirror_url=mirror_url,
+        baseline=baseline,
+        allow_keys=[str(k) for k in settings.get("allow-daemon-key") or []],
+        allow_other_mirrors=bool(settings.get("allow-other-mirrors")),
+    )
+
+
+def verdict_text(result: Assessment) -> str:
+    """``ok``, or ``error: place: message; ...`` for the per-node report table."""
+    if result.accepted:
+        return "ok"
+    return "error: " + "; ".join(f"{f.location}: {f.message}" for f in result.errors)
+
+
+def fail_with_findings(result: Assessment) -> None:
+    if result.accepted:
+        return
+    others = [f for f in result.findings if f.severity is not Severity.ERROR]
+    text = render_all(result.errors)
+    if others:
+        text += "\nalso:\n" + render_all(others)
+    pytest.fail(text, pytrace=False)
+
+
+# -- the file under test (no lab) ----------------------------------------------
+
+
+def test_daemon_json_passes_the_reader(settings, figures):
+    """The file as given, before any node runs it: the reader's findings, file:line:column."""
+    doc = parse_daemon_json(file_under_test(settings), path=str(settings.daemon_json_path))
+    result = judge(doc, settings, expected_mirror_url(settings))
+    figures("daemon_json_findings", [f.render() for f in result.findings])
+    figures("reader_verdict", verdict_text(result))
+    fail_with_findings(result)
+
+
+# -- every node ------------------------------------------------------------------
+
+
+def _node_file(node: Node) -> tuple[str, bytes]:
+    place = f"{node.name}:{DAEMON_JSON_PATH}"
+    try:
+        return place, node.read_file(DAEMON_JSON_PATH)
+    except NodeError as error:
+        pytest.fail(
+            f"{error}. Fix: create {DAEMON_JSON_PATH} on {node.name} with registry-mirrors",
+            pytrace=False,
+        )
+
+
+def test_node_daemon_json_passes_the_reader(node, deployment, settings, figures):
+    """The node's own copy, read as its dockerd reads it."""
+    place, data = _node_file(node)
+    info = node.docker_info()
+    version = str(info.get("ServerVersion") or "")
+    try:
+        engine = EngineVersion.parse(version)
+    except ValueError:
+        engine = DEFAULT_ENGINE
+    result = judge(
+        parse_daemon_json(data, path=place, engine=engine), settings, deployment.mirror_url
+    )
+    mirrors = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
+    figures(
+        "node_status",
+        {
+            "name": node.name,
+            "mirror_configured": deployment.mirror_url.rstrip("/") + "/" in mirrors,
+            "effective_mirrors": mirrors,
+            "daemon_json_verdict": verdict_text(result),
+            "engine_version": version,
+        },
+    )
+    fail_with_findings(result)
+
+
+def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, figures):
+    """docker info's mirrors are the file's, normalised: the daemon was restarted (or reloaded)."""
+    place, data = _node_file(node)
+    listed = effective_mirrors(parse_daemon_json(data, path=place))
+    running = node.effective_mirrors()
+    figures("effective_mirrors", running)
+    assert running == listed, (
+        f"{node.name}: the running dockerd uses the mirrors {running} (docker info, "
+        f"RegistryConfig.Mirrors), but {place} lists {listed} (as dockerd normalises them): "
+        "the daemon has not loaded this file. Fix: `systemctl reload docker` (registry-mirrors "
+        "is reloadable) or restart dockerd, then check again"
+    )
+
+
+# -- dockerd as the oracle (hermetic) --------------------------------------------
+
+
+@pytest.mark.hermetic_only
+def test_dockerd_and_the_reader_agree_on_the_file(lab, settings, figures):
+    """A throwaway node runs the file under test: dockerd's verdict beside the reader's."""
+    data = file_under_test(settings)
+    result = judge(
+        parse_daemon_json(data, path=str(settings.daemon_json_path)), settings, lab.mirror_url
+    )
+    (oracle,) = lab.add_nodes([NodeSpec(ORACLE_NODE, data)])
+    try:
+        started = not oracle.startup_error
+        said = "" if started else dockerd_fatal_line(oracle.daemon_log()) or oracle.startup_error
+        running = oracle.effective_mirrors() if started else None
+    finally:
+        lab.remove_node(oracle)
+    comparison = compare_with_dockerd(result, started, said)
+    figures("reader_verdict", comparison.reader_verdict)
+    figures("reader_predicts_dockerd_starts", result.dockerd_starts)
+    figures("dockerd_verdict", comparison.dockerd_verdict)
+    if running is not None:
+        figures("oracle_effective_mirrors", running)
+    assert comparison.agree, (
+        f"{settings.daemon_json_path}: the reader and dockerd disagree.\n{comparison.describe()}\n"
+        "Fix: the reader (fixtures/rules/daemon_json.py) is wrong about this file, or the "
+        "difference belongs in DOCKERD_DIFFERENCES with its reason"
+    )
+    if running is not None:
+        assert running == effective_mirrors(parse_daemon_json(data)), (
+            f"dockerd started with {settings.daemon_json_path} and uses the mirrors {running}; "
+            f"the reader expected {effective_mirrors(parse_daemon_json(data))}"
+        )

@@ -1,0 +1,132 @@
+"""Negative controls for the daemon.json suite: broken files must fail the right checks, by name.
+
+Each runs suites/test_daemon_json.py in a child pytest, as a user would, with
+one node where a node is needed: a missing comma (file:line:column, and each
+node failing by name), the guide's verbatim after-file (signature-verification,
+refused by upstream dockerd even when the reader is told to allow it), a
+baseline change, and the reference files, which must pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.settings import EXAMPLES
+from tests.suite_runner import run_suites
+
+pytestmark = [pytest.mark.docker]
+
+SUITE = "suites/test_daemon_json.py"
+FILE_CHECK = "test_daemon_json_passes_the_reader"
+NODE_CHECK = "test_node_daemon_json_passes_the_reader"
+MIRRORS_CHECK = "test_node_daemon_runs_the_mirrors_its_daemon_json_lists"
+ORACLE_CHECK = "test_dockerd_and_the_reader_agree_on_the_file"
+GUIDE_AFTER = EXAMPLES / "guide" / "daemon.after.json"
+GUIDE_BEFORE = EXAMPLES / "guide" / "daemon.before.json"
+# The reference guide's file with the classic mistake: no comma after `false`.
+MISSING_COMMA = """{
+    "log-driver": "journald",
+    "signature-verification": false
+    "registry-mirrors": ["https://<your registry mirror FQDN>"]
+}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_missing_comma_fails_at_its_line_and_column_and_on_every_node_by_name(engine, tmp_path):
+    broken = write(tmp_path, "daemon.json", MISSING_COMMA)
+    run = run_suites(SUITE, "--daemon-json", broken, "--nodes", "2", tmp_path=tmp_path)
+    assert run.exit_code == 1, run.output[-3000:]
+    assert run.outcome(FILE_CHECK) == "failed"
+    message = run.message(FILE_CHECK)
+    assert f"{broken}:4:5: error [daemon-json/invalid-json]" in message, message
+    assert "missing ',' before the key 'registry-mirrors'" in message
+    assert "add ',' after the value of 'signature-verification'" in message
+    # Per node: dockerd's own words, then the reader's, under the node's own test id.
+    for name in ("node-1", "node-2"):
+        for check in (NODE_CHECK, MIRRORS_CHECK):
+            (outcome,) = [o for o in run.find(check) if o.name.endswith(f"[{name}]")]
+            assert outcome.outcome in ("failed", "error"), outcome
+            assert f"{name}: dockerd did not start with {broken}" in outcome.message
+            assert "invalid character '\"' after object key:value pair" in outcome.message
+            assert f"{broken}:4:5: error [daemon-json/invalid-json]" in outcome.message
+    # dockerd refuses what the reader refuses: the oracle agrees, and says both.
+    assert run.outcome(ORACLE_CHECK) == "passed"
+    properties = run.find(ORACLE_CHECK)[0].properties
+    assert properties["reader_verdict"] == "refuses: daemon-json/invalid-json"
+    assert properties["dockerd_verdict"].startswith("refused: unable to configure the Docker")
+
+
+def test_guide_after_file_fails_on_signature_verification_unless_allowed(engine, tmp_path):
+    plain = run_suites(
+        SUITE, "-k", FILE_CHECK, "--daemon-json", str(GUIDE_AFTER), tmp_path=tmp_path
+    )
+    assert plain.outcome(FILE_CHECK) == "failed"
+    message = plain.message(FILE_CHECK)
+    assert f"{GUIDE_AFTER}:3:5: error [daemon-json/fork-key]" in message, message
+    assert "--allow-daemon-key signature-verification" in message
+
+    allowed = run_suites(
+        SUITE,
+        "--daemon-json",
+        str(GUIDE_AFTER),
+        "--daemon-json-baseline",
+        str(GUIDE_BEFORE),
+        "--allow-daemon-key",
+        "signature-verification",
+        "--nodes",
+        "1",
+        tmp_path=tmp_path,
+    )
+    # The reader is told the nodes run a fork that knows the key...
+    assert allowed.outcome(FILE_CHECK) == "passed", allowed.message(FILE_CHECK)
+    # ...but the lab's nodes run upstream dockerd 20.10, which refuses it.
+    assert allowed.outcome(NODE_CHECK) in ("failed", "error")
+    node_message = allowed.message(NODE_CHECK)
+    assert "node-1: dockerd did not start" in node_message
+    assert "don't match any configuration option: signature-verification" in node_message
+    # That leniency is documented, so reader and dockerd still agree.
+    assert allowed.outcome(ORACLE_CHECK) == "passed", allowed.message(ORACLE_CHECK)
+    properties = allowed.find(ORACLE_CHECK)[0].properties
+    assert properties["reader_verdict"] == "accepts"
+    assert "signature-verification" in properties["dockerd_verdict"]
+
+
+def test_reference_files_pass_the_daemon_json_suite(engine, tmp_path):
+    run = run_suites(SUITE, "--nodes", "2", tmp_path=tmp_path)
+    assert run.exit_code == 0, run.output[-3000:]
+    assert not run.failed()
+    assert len(run.find(NODE_CHECK)) == 2 and len(run.find(MIRRORS_CHECK)) == 2
+    # The per-node table of the reports, from the node_status figure.
+    rows = {row["name"]: row for row in run.summary()["nodes"]}
+    assert sorted(rows) == ["node-1", "node-2"]
+    for row in rows.values():
+        assert row["daemon_json_verdict"] == "ok" and row["mirror_configured"] is True
+        assert row["effective_mirrors"] == ["https://mirror.test/"]
+        assert row["engine_version"].startswith("20.10.")
+
+
+def test_baseline_change_besides_registry_mirrors_fails_the_baseline_check(engine, tmp_path):
+    changed = (EXAMPLES / "daemon.after.json").read_text().replace("journald", "json-file")
+    run = run_suites(
+        SUITE,
+        "-k",
+        f"{FILE_CHECK} or {NODE_CHECK}",
+        "--daemon-json",
+        write(tmp_path, "daemon.json", changed),
+        "--nodes",
+        "1",
+        tmp_path=tmp_path,
+    )
+    for check in (FILE_CHECK, NODE_CHECK):
+        assert run.outcome(check) == "failed", run.output[-3000:]
+        message = run.message(check)
+        assert "[daemon-json/baseline-changed] 'log-driver' changed from \"journald\"" in message
+        assert "daemon.before.json" in message
