@@ -31,7 +31,11 @@ from fixtures.rules.daemon_json import (
     parse_daemon_json,
     read_daemon_json,
 )
-from fixtures.rules.daemon_json_oracle import compare_with_dockerd, dockerd_fatal_line
+from fixtures.rules.daemon_json_oracle import (
+    compare_with_dockerd,
+    dockerd_fatal_line,
+    reader_verdict,
+)
 from fixtures.rules.daemon_keys import EngineVersion
 from fixtures.rules.findings import Severity, render_all
 from fixtures.settings import OPTIONS_BY_NAME, Settings, SettingsError
@@ -100,7 +104,7 @@ def test_daemon_json_passes_the_reader(settings, figures):
     doc = parse_daemon_json(file_under_test(settings), path=str(settings.daemon_json_path))
     result = judge(doc, settings, expected_mirror_url(settings))
     figures("daemon_json_findings", [f.render() for f in result.findings])
-    figures("reader_verdict", verdict_text(result))
+    figures("reader_verdict", reader_verdict(result))
     fail_with_findings(result)
 
 
