@@ -2,7 +2,8 @@
 
 Negative controls use it: a broken deployment must make the right check fail,
 with a message naming the cause; the healthy one must pass. Outcomes are read
-from the child's junit XML, so a control sees exactly what a CI gate would.
+from the junit.xml the child writes into its report folder, next to its
+summary.json and report.html, so a control sees exactly what a CI gate would.
 
 Usage::
 
@@ -13,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,6 +42,14 @@ class SuiteRun:
     output: str
     outcomes: list[TestOutcome]
     junit: Path
+    report_dir: Path | None = None
+
+    def summary(self) -> dict:
+        """The child's summary.json."""
+        assert self.report_dir is not None
+        path = self.report_dir / "summary.json"
+        assert path.exists(), f"the run left no {path}:\n{self.output[-3000:]}"
+        return json.loads(path.read_text(encoding="utf-8"))
 
     def find(self, name: str) -> list[TestOutcome]:
         """Outcomes whose test name is ``name`` or starts with ``name[``."""
@@ -55,6 +65,20 @@ class SuiteRun:
             if worst in kinds:
                 return worst
         return kinds.pop()
+
+    def expect(self, name: str, outcome: str, *mentions: str) -> None:
+        """Assert a test's outcome and that its message names each of ``mentions``.
+
+        On a mismatch the child's own message (and output tail) is shown, so a
+        control that fails says why the suite did not behave as expected.
+        """
+        seen, message = self.outcome(name), self.message(name)
+        assert seen == outcome, (
+            f"{name}: expected {outcome}, got {seen}\n--- its message ---\n{message[-3000:]}"
+            f"\n--- child output ---\n{self.output[-3000:]}"
+        )
+        for mention in mentions:
+            assert mention in message, f"{name}: message lacks {mention!r}:\n{message[-3000:]}"
 
     def message(self, name: str) -> str:
         return "\n".join(o.message for o in self.find(name))
@@ -87,22 +111,32 @@ def _read_junit(path: Path) -> list[TestOutcome]:
 
 
 def run_suites(
-    *args: str, tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 900
+    *args: str,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    report_dir: Path | None = None,
 ) -> SuiteRun:
-    """Run ``pytest <args>`` from the project root in a child process with a junit report."""
-    junit = tmp_path / f"junit-{len(list(tmp_path.glob('junit-*.xml')))}.xml"
+    """Run ``pytest <args>`` from the project root in a child process, as a CI gate would.
+
+    The child writes its reports (junit.xml, summary.json, report.html) into
+    ``report_dir`` (default: a new folder under ``tmp_path``); outcomes are read
+    from its junit.xml.
+    """
+    if report_dir is None:
+        report_dir = tmp_path / f"reports-{len(list(tmp_path.glob('reports-*')))}"
+    junit = report_dir / "junit.xml"
+    for stale in ("junit.xml", "summary.json", "report.html", "report.png"):
+        (report_dir / stale).unlink(missing_ok=True)
     command = [
         sys.executable,
         "-m",
         "pytest",
         *args,
-        f"--junitxml={junit}",
-        "-o",
-        "junit_family=xunit2",
         "-p",
         "no:cacheprovider",
         "--report-dir",
-        str(tmp_path / "reports"),
+        str(report_dir),
     ]
     child_env = {**os.environ, **(env or {})}
     child_env.pop("PYTEST_XDIST_WORKER", None)
@@ -110,4 +144,6 @@ def run_suites(
     done = subprocess.run(
         command, cwd=PROJECT_ROOT, env=child_env, capture_output=True, text=True, timeout=timeout
     )
-    return SuiteRun(done.returncode, done.stdout + done.stderr, _read_junit(junit), junit)
+    return SuiteRun(
+        done.returncode, done.stdout + done.stderr, _read_junit(junit), junit, report_dir
+    )

@@ -31,10 +31,7 @@ def test_reference_deployment_passes_every_suite(engine, tmp_path):
     assert not run.failed()
     # The known limitations of distribution 2.8 show as expected failures, named.
     assert "double-blob-fetch" in run.message("test_cold_pull_fetches_each_blob_within_the_bound")
-    assert (
-        run.outcome("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first")
-        == "passed"
-    )
+    run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
 
 
 def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(engine, tmp_path):
@@ -50,10 +47,10 @@ def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(engine, 
         tmp_path=tmp_path,
     )
     assert run.exit_code == 1
-    assert run.outcome("test_registry_config_passes_the_lint") == "failed"
+    run.expect("test_registry_config_passes_the_lint", "failed")
     assert "proxy" in run.message("test_registry_config_passes_the_lint")
-    assert run.outcome("test_node_pulls_a_test_image_by_tag_through_the_mirror") == "failed"
-    assert run.outcome("test_node_pull_goes_through_the_mirror") == "failed"
+    run.expect("test_node_pulls_a_test_image_by_tag_through_the_mirror", "failed")
+    run.expect("test_node_pull_goes_through_the_mirror", "failed")
     assert "did not serve" in run.message("test_node_pull_goes_through_the_mirror")
 
 
@@ -68,9 +65,9 @@ def test_camel_case_remote_url_is_caught_by_the_lint_and_the_pulls(engine, tmp_p
         "1",
         tmp_path=tmp_path,
     )
-    assert run.outcome("test_registry_config_passes_the_lint") == "failed"
+    run.expect("test_registry_config_passes_the_lint", "failed")
     assert "remoteUrl" in run.message("test_registry_config_passes_the_lint")
-    assert run.outcome("test_node_pulls_a_test_image_by_tag_through_the_mirror") == "failed"
+    run.expect("test_node_pulls_a_test_image_by_tag_through_the_mirror", "failed")
 
 
 def test_mistyped_remote_url_is_caught_by_the_lint_alone(engine, tmp_path):
@@ -82,7 +79,7 @@ def test_mistyped_remote_url_is_caught_by_the_lint_alone(engine, tmp_path):
     run = run_suites(
         "suites/test_registry_config.py", "--registry-config", config, tmp_path=tmp_path
     )
-    assert run.outcome("test_registry_config_passes_the_lint") == "failed"
+    run.expect("test_registry_config_passes_the_lint", "failed")
     assert "registry-1.docker.com" in run.message("test_registry_config_passes_the_lint")
 
 
@@ -102,9 +99,9 @@ def test_mirror_storage_not_on_a_volume_loses_the_cache_on_restart(engine, tmp_p
         "1",
         tmp_path=tmp_path,
     )
-    assert run.outcome("test_restarted_mirror_keeps_its_cache") == "failed"
+    run.expect("test_restarted_mirror_keeps_its_cache", "failed")
     assert "storage did not survive" in run.message("test_restarted_mirror_keeps_its_cache")
-    assert run.outcome("test_stack_file_passes_the_lint") == "failed"
+    run.expect("test_stack_file_passes_the_lint", "failed")
 
 
 def test_node_without_the_mirror_fails_bypass_detection(engine, tmp_path):
@@ -126,7 +123,7 @@ def test_node_without_the_mirror_fails_bypass_detection(engine, tmp_path):
     for outcome in run.find("test_node_pull_goes_through_the_mirror"):
         assert outcome.outcome == "failed", outcome
         assert "never reached the mirror" in outcome.message
-    assert run.outcome("test_node_daemon_lists_the_mirror") == "failed"
+    run.expect("test_node_daemon_lists_the_mirror", "failed")
 
 
 def test_strict_modes_turn_known_limitations_into_failures(engine, tmp_path):
@@ -140,11 +137,9 @@ def test_strict_modes_turn_known_limitations_into_failures(engine, tmp_path):
         "2",
         tmp_path=tmp_path,
     )
-    assert run.outcome("test_cold_pull_fetches_each_blob_within_the_bound") == "failed"
+    run.expect("test_cold_pull_fetches_each_blob_within_the_bound", "failed")
     assert "Strict mode" in run.message("test_cold_pull_fetches_each_blob_within_the_bound")
-    assert (
-        run.outcome("test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees") == "failed"
-    )
+    run.expect("test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees", "failed")
     assert "in-flight requests are not shared" in run.message(
         "test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees"
     )
@@ -161,7 +156,7 @@ def test_an_explicit_fetch_bound_of_one_fails_distribution_2_8(engine, tmp_path)
         "1",
         tmp_path=tmp_path,
     )
-    assert run.outcome("test_cold_pull_fetches_each_blob_within_the_bound") == "failed"
+    run.expect("test_cold_pull_fetches_each_blob_within_the_bound", "failed")
     assert "fetched a blob 2 times" in run.message(
         "test_cold_pull_fetches_each_blob_within_the_bound"
     )
@@ -179,8 +174,5 @@ def test_two_xdist_workers_measure_without_disturbing_each_other(engine, tmp_pat
         tmp_path=tmp_path,
     )
     assert run.exit_code == 0, run.output[-3000:]
-    assert (
-        run.outcome("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first")
-        == "passed"
-    )
-    assert run.outcome("test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head") == "passed"
+    run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
+    run.expect("test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head", "passed")
