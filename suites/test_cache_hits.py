@@ -3,15 +3,29 @@
 A warm pull by tag asks upstream one tag HEAD (distribution checks every tag
 upstream; Docker Hub does not bill HEADs) and nothing else; a pull by digest
 asks upstream nothing at all.
+
+Hermetic checks count upstream's own log. The check that runs in both modes
+sees the mirror's side only: once one pull of ``--probe-image`` went through
+the mirror, every node's pull must move the mirror's manifest counters (it was
+served there) and fetch no manifest upstream (``registry.proxy.manifests.Misses``
++0, what Docker Hub bills). It needs the counters (``--mirror-debug-url``) and a
+registry version whose manifest counters are trusted (``--registry-version``);
+without them it skips, saying so.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from fixtures.targets.evidence import (
+    DEBUG_URL_HINT,
+    MANIFEST_MISSES,
+    MANIFEST_REQUESTS,
+    EvidenceUnavailable,
+    evidence_for,
+)
 from fixtures.targets.lab.accounting import measure_pull
-
-pytestmark = [pytest.mark.lab, pytest.mark.hermetic_only]
+from fixtures.targets.probe_pulls import PullBudgetExhausted, probe_pulls
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +39,8 @@ def warmed_image(lab, healthy_nodes):
     return image
 
 
+@pytest.mark.lab
+@pytest.mark.hermetic_only
 def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(node, lab, warmed_image, figures):
     node.remove_image(warmed_image.reference)
     pull = measure_pull(lab, node, warmed_image)
@@ -42,6 +58,8 @@ def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(node, lab, war
     assert pull.served.count() > 0, f"{node.name} did not pull through the mirror"
 
 
+@pytest.mark.lab
+@pytest.mark.hermetic_only
 def test_pull_by_digest_asks_upstream_nothing(node, lab, warmed_image, figures):
     reference = f"{warmed_image.name}@{warmed_image.manifest_digest}"
     node.remove_image(warmed_image.reference)
@@ -53,3 +71,53 @@ def test_pull_by_digest_asks_upstream_nothing(node, lab, warmed_image, figures):
         f"{node.name}'s pull by digest asked upstream {pull.upstream.by_method_and_kind()}"
     )
     assert pull.served.count() > 0, f"{node.name} did not pull through the mirror"
+
+
+@pytest.mark.live
+def test_pull_after_the_first_fetches_no_manifest_upstream(node, deployment, settings, figures):
+    evidence = evidence_for(deployment)
+    try:
+        evidence.require_trusted(MANIFEST_REQUESTS, MANIFEST_MISSES, instead=DEBUG_URL_HINT)
+    except EvidenceUnavailable as missing:
+        pytest.skip(str(missing))
+    probe = probe_pulls(deployment, settings)
+    try:
+        first = probe.served()
+        if first is None:  # no earlier check pulled through the mirror: warm it here
+            warming = probe.pull(node)
+            if probe.served() is None:
+                pytest.fail(
+                    f"the first pull of {warming.reference} ({node.name}) was not shown to go "
+                    "through the mirror ("
+                    + "; ".join(warming.route(deployment.mirror_url).bypassed or ["no evidence"])
+                    + "), so the cache cannot be judged; see the bypass checks",
+                    pytrace=False,
+                )
+        pulled = probe.pull(node)
+    except PullBudgetExhausted as spent:
+        pytest.skip(str(spent))
+    figures("probe_pull", pulled.figures())
+    if pulled.billable is not None:
+        figures("billable_manifest_gets", pulled.billable)
+    if not pulled.result.ok:
+        pytest.fail(
+            f"{node.name} could not pull {pulled.reference}: {pulled.result.output.strip()[-600:]}",
+            pytrace=False,
+        )
+    if not pulled.delta(MANIFEST_REQUESTS):
+        pytest.fail(
+            f"{node.name}'s pull of {pulled.reference} did not move the mirror's manifest "
+            f"counters ({MANIFEST_REQUESTS} +0): it went around the mirror, straight to Docker "
+            "Hub, where every pull is billed. Fix: list the mirror first in the node's "
+            "registry-mirrors and make it reachable and trusted from there",
+            pytrace=False,
+        )
+    misses = pulled.delta(MANIFEST_MISSES)
+    if misses:
+        pytest.fail(
+            f"after an earlier pull through the mirror, {node.name}'s pull of "
+            f"{pulled.reference} still made the mirror fetch {misses} manifest(s) upstream "
+            f"({MANIFEST_MISSES} +{misses}; each is a pull Docker Hub bills). The mirror did not "
+            "keep what it fetched: check that its storage persists and that nothing expires it",
+            pytrace=False,
+        )

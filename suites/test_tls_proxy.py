@@ -16,6 +16,13 @@ checks look at what clients meet:
   with the CA pulls through the mirror, a node without it does not use it;
 - read-only: pushes and deletes through the proxy are refused.
 
+Live (``--mirror-url``), the certificate, protocol, registry-through-the-proxy,
+plain-HTTP and node checks run against the deployment as it is: the mirror's
+name at ``--mirror-address`` (or wherever the name resolves), trusting
+``--ca-file`` (or the system store). What needs a test image pushed upstream
+(the large layer, a node pulling a fresh image, a node without the CA) is
+hermetic only, and so are the push and delete refusals: live mode never writes.
+
 The HTTP-level checks talk to the proxy without verifying its certificate, on
 purpose: a broken certificate then fails the certificate checks (and the node
 checks, which verify as dockerd does), while the rest still says whether the
@@ -65,7 +72,9 @@ from fixtures.rules.tls_policy import (
 from fixtures.rules.yaml_source import YamlReadError
 from fixtures.targets.lab import registry_configs
 from fixtures.targets.lab.topology import NodeSpec
+from fixtures.targets.live import MirrorEndpoint, endpoint_of
 from fixtures.targets.node import DAEMON_JSON_PATH, Node, NodeError
+from fixtures.targets.probe_pulls import probe_pulls
 
 pytestmark = [
     pytest.mark.lab,
@@ -114,13 +123,26 @@ class PlainPortPublished(UserWarning):
 
 
 @pytest.fixture(scope="module")
-def tls_inspection(lab) -> TlsInspection:
+def endpoint(deployment) -> MirrorEndpoint:
+    """The mirror's name, the address and port its clients reach, and the CA they trust."""
+    return endpoint_of(deployment)
+
+
+@pytest.fixture(scope="session")
+def writes_allowed(settings) -> None:
+    """Pushes and deletes happen in the hermetic lab only: live mode is read-only."""
+    if settings.live:
+        pytest.skip(
+            "live mode is read-only: it never pushes to or deletes from the mirror, so the "
+            "refusal of writes is checked in the hermetic lab only (run without --mirror-url)"
+        )
+
+
+@pytest.fixture(scope="module")
+def tls_inspection(endpoint: MirrorEndpoint) -> TlsInspection:
     """What the proxy presents to a client of the mirror's name, trusting the nodes' CA."""
     return inspect_tls(
-        lab.proxy_address,
-        HTTPS_PORT,
-        server_name=lab.spec.fqdn,
-        ca_file=lab.cert_files.ca_cert,
+        endpoint.address, endpoint.port, server_name=endpoint.fqdn, ca_file=endpoint.ca_file
     )
 
 
@@ -131,11 +153,11 @@ def tls_findings(tls_inspection: TlsInspection, settings) -> list[Finding]:
 
 
 @pytest.fixture(scope="module")
-def proxy_client(lab) -> RegistryClient:
+def proxy_client(deployment) -> RegistryClient:
     """The mirror through the proxy, by name, certificate not verified (module docstring)."""
-    session = lab.mirror_session()
+    session = deployment.mirror_session()
     session.verify = False
-    return RegistryClient(lab.mirror_url, session=session, timeout=HTTP_TIMEOUT)
+    return RegistryClient(deployment.mirror_url, session=session, timeout=HTTP_TIMEOUT)
 
 
 def _fail_on(findings: list[Finding], codes: set[str]) -> None:
@@ -233,14 +255,14 @@ def test_tls_1_0_and_1_1_are_refused_by_the_server(tls_inspection, tls_findings,
 # -- 3. the registry through the proxy ---------------------------------------------
 
 
-def test_registry_api_answers_through_the_proxy(lab, proxy_client, figures):
+def test_registry_api_answers_through_the_proxy(endpoint, proxy_client, figures):
     url = proxy_client.url("/v2/")
     try:
         response = proxy_client.ping()
     except requests.RequestException as error:
         pytest.fail(
-            f"GET {url} (at {lab.proxy_address}:{HTTPS_PORT}) got no answer: {error}. "
-            f"Fix: make the proxy serve HTTPS for {lab.spec.fqdn} on port {HTTPS_PORT}",
+            f"GET {url} (at {endpoint.address}:{endpoint.port}) got no answer: {error}. "
+            f"Fix: make the proxy serve HTTPS for {endpoint.fqdn} on port {endpoint.port}",
             pytrace=False,
         )
     api_version = response.headers.get(API_VERSION_HEADER, "")
@@ -309,16 +331,26 @@ def test_large_layer_streams_through_the_proxy_intact(lab, proxy_client, unique_
 # -- 4. no plaintext path ---------------------------------------------------------
 
 
-def test_plain_http_never_serves_registry_content(lab, unique_name, figures):
-    image = lab.push_image(unique_name, layer_sizes=[2_000])
-    fqdn = lab.spec.fqdn
-    paths = (
+def _plain_paths(deployment, settings, unique_name: str) -> tuple[str, ...]:
+    """Registry paths to ask in plain HTTP: a fresh image's in the lab, the probe image's live."""
+    if deployment.mode == "live":
+        image = probe_pulls(deployment, settings).image
+        return ("/v2/", f"/v2/{image.repository}/manifests/{image.reference}")
+    image = deployment.push_image(unique_name, layer_sizes=[2_000])
+    return (
         "/v2/",
         f"/v2/{image.name}/manifests/{image.tag}",
         f"/v2/{image.name}/blobs/{image.layer_digests[0]}",
     )
+
+
+def test_plain_http_never_serves_registry_content(
+    deployment, endpoint, settings, unique_name, figures
+):
+    paths = _plain_paths(deployment, settings, unique_name)
+    fqdn = endpoint.fqdn
     answers = [
-        probe_plain_http(fqdn, path, address=lab.proxy_address, port=HTTP_PORT) for path in paths
+        probe_plain_http(fqdn, path, address=endpoint.address, port=HTTP_PORT) for path in paths
     ]
     figures("plain_http_answers", [a.describe() for a in answers])
     served = [a.describe() for a in answers if a.serves_registry]
@@ -337,7 +369,7 @@ def test_plain_http_never_serves_registry_content(lab, unique_name, figures):
     )
 
 
-def _published_plain_ports(lab, settings) -> tuple[list[Finding], list[int]]:
+def _published_plain_ports(settings) -> tuple[list[Finding], list[int]]:
     """The stack file's findings on a published registry port, and the ports it publishes."""
     path = settings.stack_file_path
     if path is None:
@@ -346,12 +378,13 @@ def _published_plain_ports(lab, settings) -> tuple[list[Finding], list[int]]:
         stack = read_stack(path)
     except YamlReadError:
         return [], []  # the stack lint reports an unreadable stack file
+    text = settings.registry_config_text()
     try:
-        config = load_config(lab.spec.registry_config, lab.spec.registry_config_source)
+        config = load_config(text, str(settings.registry_config_path))
     except YamlReadError:
         config = None
     findings = [f for f in lint_stack(stack, config) if f.code == PORT_PUBLISHED]
-    registry_port = registry_configs.listen_port(lab.spec.registry_config)
+    registry_port = registry_configs.listen_port(text)
     ports = [
         p.published
         for p in stack.ports
@@ -360,7 +393,7 @@ def _published_plain_ports(lab, settings) -> tuple[list[Finding], list[int]]:
     return findings, ports
 
 
-def test_registry_plain_port_is_not_reachable_around_the_proxy(lab, settings, figures):
+def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, settings, figures):
     """No registry answers in plain HTTP at the address the mirror's name points to.
 
     Provable here: what answers at the proxy's address (where the FQDN leads
@@ -373,12 +406,12 @@ def test_registry_plain_port_is_not_reachable_around_the_proxy(lab, settings, fi
     opens, and recorded as a figure; failing on it would claim an observation
     this run did not make.
     """
-    fqdn = lab.spec.fqdn
-    registry_port = registry_configs.listen_port(lab.spec.registry_config)
-    findings, published = _published_plain_ports(lab, settings)
+    fqdn = endpoint.fqdn
+    registry_port = registry_configs.listen_port(settings.registry_config_text())
+    findings, published = _published_plain_ports(settings)
     ports = sorted({registry_port, *published})
     answers = [
-        probe_plain_http(fqdn, "/v2/", address=lab.proxy_address, port=port) for port in ports
+        probe_plain_http(fqdn, "/v2/", address=endpoint.address, port=port) for port in ports
     ]
     figures("plain_port_answers", [a.describe() for a in answers])
     reachable = [a for a in answers if a.serves_registry]
@@ -390,6 +423,9 @@ def test_registry_plain_port_is_not_reachable_around_the_proxy(lab, settings, fi
         "the port on the host behind the mirror's name"
     )
     if findings:
+        unobserved = (
+            "from here, " if settings.live else "the hermetic lab runs no swarm routing mesh; "
+        )
         addresses = ", ".join(
             f"http://{fqdn}:{port}/v2/ and http://<every swarm node>:{port}/v2/"
             for port in published
@@ -398,8 +434,8 @@ def test_registry_plain_port_is_not_reachable_around_the_proxy(lab, settings, fi
         warnings.warn(
             PlainPortPublished(
                 f"{render_all(findings)}\n  exposes: {addresses} (plain HTTP, no TLS). Not "
-                f"observed in this run: the hermetic lab runs no swarm routing mesh; "
-                f"{', '.join(f'{lab.proxy_address}:{p}' for p in ports)} did not answer."
+                f"observed in this run: {unobserved}"
+                f"{', '.join(f'{endpoint.address}:{p}' for p in ports)} did not answer."
             ),
             stacklevel=1,
         )
@@ -416,7 +452,7 @@ def _resolved_on(node: Node, host: str) -> list[str]:
     return sorted({line.split()[0] for line in result.output.splitlines() if line.strip()})
 
 
-def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, lab):
+def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment, endpoint):
     """The file on the node, read as its dockerd reads it, with line and column."""
     place = f"{node.name}:{DAEMON_JSON_PATH}"
     try:
@@ -429,20 +465,20 @@ def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, lab):
         engine = DEFAULT_ENGINE
     document = parse_daemon_json(data, place, engine=engine)
     assessment = assess(
-        document, mirror_url=lab.mirror_url, mirror_ips=_resolved_on(node, lab.spec.fqdn)
+        document, mirror_url=deployment.mirror_url, mirror_ips=_resolved_on(node, endpoint.fqdn)
     )
     _fail_on(assessment.findings, {MIRROR_INSECURE})
 
 
-def test_node_daemon_treats_the_mirror_as_a_secure_registry(node, lab, figures):
+def test_node_daemon_treats_the_mirror_as_a_secure_registry(node, deployment, endpoint, figures):
     """The running daemon's view, which also holds --insecure-registry flags and 127.0.0.0/8."""
     config = node.docker_info().get("RegistryConfig") or {}
     figures("insecure_registry_cidrs", config.get("InsecureRegistryCIDRs") or [])
     source = f"{node.name}'s running dockerd (docker info RegistryConfig)"
     registries = InsecureRegistries.from_docker_info(config, source=source)
-    addresses = _resolved_on(node, lab.spec.fqdn)
+    addresses = _resolved_on(node, endpoint.fqdn)
     figures("mirror_resolves_to", addresses)
-    findings = insecure_mirror_findings(lab.mirror_url, registries, addresses=addresses)
+    findings = insecure_mirror_findings(deployment.mirror_url, registries, addresses=addresses)
     if findings:
         pytest.fail(render_all(findings), pytrace=False)
 
@@ -562,7 +598,9 @@ WRITE_FIX = (
 )
 
 
-def test_pushes_through_the_proxy_are_refused(lab, proxy_client, unique_name, figures):
+def test_pushes_through_the_proxy_are_refused(
+    writes_allowed, lab, proxy_client, unique_name, figures
+):
     image = lab.push_image(unique_name, layer_sizes=[2_000])
     _cache_through_proxy(proxy_client, image)
     lab.settle(image)
@@ -586,7 +624,9 @@ def test_pushes_through_the_proxy_are_refused(lab, proxy_client, unique_name, fi
     )
 
 
-def test_deletes_through_the_proxy_are_refused(lab, proxy_client, unique_name, figures):
+def test_deletes_through_the_proxy_are_refused(
+    writes_allowed, lab, proxy_client, unique_name, figures
+):
     image = lab.push_image(unique_name, layer_sizes=[2_000])
     _cache_through_proxy(proxy_client, image)
     lab.settle(image)

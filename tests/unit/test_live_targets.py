@@ -133,6 +133,7 @@ def test_ssh_failures_are_told_apart():
     ("output", "told"),
     [
         ("sh: 1: docker: not found", "no Docker on this node"),
+        ("timeout: failed to run command 'docker': No such file or directory", "no Docker"),
         ("permission denied while trying to connect to the Docker daemon socket", "docker group"),
         ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.", "not running"),
     ],
