@@ -146,17 +146,26 @@ def _settings(**values) -> Settings:
     return Settings.from_mapping({"mirror-url": MIRROR, **values})
 
 
-def test_a_missing_ca_file_is_a_usage_error_naming_it(tmp_path):
+def test_a_missing_ca_file_is_a_usage_error_naming_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     with pytest.raises(LiveTargetError, match="no such file"):
         LiveDeployment.from_settings(_settings(**{"ca-file": str(tmp_path / "nope.pem")}))
 
 
-def test_a_probe_image_of_another_registry_is_refused():
+def test_a_probe_image_of_another_registry_is_refused(monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     with pytest.raises(LiveTargetError, match="not of Docker Hub"):
         LiveDeployment.from_settings(_settings(**{"probe-image": "quay.io/org/app"}))
 
 
-def test_the_default_pull_budget_is_one_cold_and_one_warm_pull_per_node():
+def test_a_live_run_split_over_xdist_workers_is_refused(monkeypatch):
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    with pytest.raises(LiveTargetError, match="drop -n"):
+        LiveDeployment.from_settings(_settings(node=["local"]))
+
+
+def test_the_default_pull_budget_is_one_cold_and_one_warm_pull_per_node(monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     live = LiveDeployment.from_settings(_settings(node=["bogus-1", "bogus-2", "bogus-3"]))
     assert live.probe.budget.limit == 6
     assert all(n.startup_error for n in live.nodes)  # unreachable nodes still count as targets
