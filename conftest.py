@@ -1,3 +1,3 @@
 """Loads mirrorcheck's pytest plugin for the suites and the project's own tests."""
 
-pytest_plugins = ["fixtures.plugin"]
+pytest_plugins = ["fixtures.plugin", "fixtures.report.plugin"]
