@@ -282,6 +282,30 @@ def test_with_and_without_mirror_count_only_checks_that_recorded_both_sides():
 def test_totals_are_null_when_no_check_measured_them():
     totals = summary_of(RunRecord())["totals"]
     assert totals["upstream_bytes"] is None and totals["billable_saved"] is None
+    assert totals["whole_run"] is None
+
+
+def test_the_lab_accounting_gives_the_whole_run_bill_with_and_without_the_mirror():
+    run = healthy_run()
+    run.add_target(
+        {
+            "accounting": {
+                "billable_with_mirror": 4,
+                "billable_without_mirror": 19,
+                "upstream_bytes": 1000,
+                "bytes_served_to_nodes": 5000,
+                "source": "logs",
+            }
+        }
+    )
+    document = summary_of(run)
+    validate(document)
+    assert document["totals"]["whole_run"]["billable_saved"] == 15
+    assert "accounting" not in document["target"]
+    assert any(
+        "whole run: 4 with the mirror, 19 without: 15 saved" in line
+        for line, _ in terminal.summary_block(document)
+    )
 
 
 @pytest.mark.parametrize(
