@@ -18,8 +18,6 @@ signature-verification), --allow-other-mirrors, --mirror-fqdn.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from fixtures.rules.daemon_json import (
@@ -38,12 +36,11 @@ from fixtures.rules.daemon_json_oracle import (
 )
 from fixtures.rules.daemon_keys import EngineVersion
 from fixtures.rules.findings import Severity, render_all
-from fixtures.settings import OPTIONS_BY_NAME, Settings, SettingsError
+from fixtures.settings import Settings, SettingsError
 from fixtures.targets.lab.topology import NodeSpec, fill_fqdn
 from fixtures.targets.node import DAEMON_JSON_PATH, Node, NodeError
 
 ORACLE_NODE = "daemon-json-oracle"
-DEFAULT_BASELINE = Path(str(OPTIONS_BY_NAME["daemon-json-baseline"].default)).resolve()
 
 
 def expected_mirror_url(settings: Settings) -> str:
@@ -65,7 +62,7 @@ def judge(doc: DaemonJson, settings: Settings, mirror_url: str) -> Assessment:
     baseline: DaemonJson | None = None
     path = settings.daemon_json_baseline_path
     # The project's example baseline describes the example file, not a live fleet.
-    if settings.live and path == DEFAULT_BASELINE:
+    if not settings.file_to_check("daemon-json-baseline"):
         path = None
     # A file that is not a JSON object has its own finding; a failed comparison adds nothing.
     if path is not None and doc.document is not None:
@@ -101,6 +98,11 @@ def fail_with_findings(result: Assessment) -> None:
 
 def test_daemon_json_passes_the_reader(settings, figures):
     """The file as given, before any node runs it: the reader's findings, file:line:column."""
+    if not settings.file_to_check("daemon-json"):
+        pytest.skip(
+            "live mode checks each node's own /etc/docker/daemon.json; give --daemon-json FILE "
+            "to also check the file you deploy"
+        )
     doc = parse_daemon_json(file_under_test(settings), path=str(settings.daemon_json_path))
     result = judge(doc, settings, expected_mirror_url(settings))
     figures("daemon_json_findings", [f.render() for f in result.findings])
