@@ -9,7 +9,7 @@
   name, with dockerd's words and the reader's account of the file.
 - Hermetic only: a throwaway node is started with the file under test, and
   dockerd's verdict is set beside the reader's. They must agree, except where
-  ``DOCKERD_DIFFERENCES`` in fixtures/rules/daemon_json.py documents why.
+  ``DOCKERD_DIFFERENCES`` in fixtures/rules/daemon_json_codes.py documents why.
 
 Options: --daemon-json, --daemon-json-baseline (the file before the change:
 only registry-mirrors may differ), --allow-daemon-key KEY (a fork's key, e.g.

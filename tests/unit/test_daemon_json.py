@@ -545,3 +545,10 @@ def test_mirror_password_never_appears_in_the_output() -> None:
     result = check('{"registry-mirrors": ["http://puller:s3cret@mirror.example.com"]}')
     assert codes(result) == {"mirror-userinfo", "mirror-http"}
     assert all("s3cret" not in f.render() for f in result.findings)
+
+
+def test_an_expected_mirror_without_a_host_says_so():
+    from fixtures.rules.daemon_json_mirrors import ExpectedMirror
+
+    with pytest.raises(ValueError, match=r"'https://' has no host: write https://<mirror FQDN>"):
+        ExpectedMirror.parse("https://")
