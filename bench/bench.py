@@ -2,13 +2,15 @@
 
 Phases: image supply (warm; cold with --cold, which first removes the
 project's images so everything is rebuilt offline), topology up with each
-node's readiness, and each suite file run on its own.
+node's readiness, the post-deploy smoke check (live mode against a lab treated
+as a deployment, N nodes over docker://), and each suite file run on its own.
 
 Usage::
 
     ./run python bench/bench.py                 # warm figures
     ./run python bench/bench.py --cold          # also rebuild every image from nothing
-    ./run python bench/bench.py --no-suites     # images and topology only
+    ./run python bench/bench.py --no-suites     # images, topology and the live smoke check
+    ./run python bench/bench.py --no-live       # without the live smoke check
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,10 +51,56 @@ def timed(step):
     return value, round(time.monotonic() - started, 3)
 
 
+def time_live_run(client: docker.DockerClient, images: dict[str, str], nodes: int) -> dict:
+    """The post-deploy smoke check against a lab treated as a deployment: its wall time."""
+    settings = Settings.from_mapping({"nodes": str(nodes)})
+    lab = Lab(client, lab_spec(settings, images, RunLabels.for_this_process()))
+    try:
+        lab.start()
+        lab.push_image("library/busybox", tag="latest")  # the default probe image
+        with tempfile.TemporaryDirectory(prefix="mirrorcheck-bench-") as scratch:
+            daemon_json = Path(scratch) / "daemon.json"
+            daemon_json.write_bytes(lab.spec.node_specs()[0].daemon_json)
+            command = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "suites/",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--mirror-url",
+                lab.mirror_url,
+                "--mirror-address",
+                f"{lab.proxy_address}:443",
+                "--ca-file",
+                str(lab.cert_files.ca_cert),
+                "--mirror-debug-url",
+                lab.mirror_debug_url,
+                "--registry-version",
+                lab.registry_version or "2.8.2",
+                "--mirror-storage",
+                f"docker://{lab.mirror.name}/var/lib/registry",
+                "--daemon-json",
+                str(daemon_json),
+                "--report-dir",
+                str(Path(scratch) / "reports"),
+            ]
+            for node in lab.nodes:
+                command += ["--node", f"docker://{node.container.name}"]
+            done, seconds = timed(
+                lambda: subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            )
+        return {"seconds": seconds, "exit_code": done.returncode, "nodes": len(lab.nodes)}
+    finally:
+        lab.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cold", action="store_true", help="remove and rebuild every image first")
     parser.add_argument("--no-suites", action="store_true", help="skip timing the suites")
+    parser.add_argument("--no-live", action="store_true", help="skip timing the live smoke check")
     parser.add_argument("--nodes", type=int, default=3)
     args = parser.parse_args()
 
@@ -77,6 +126,9 @@ def main() -> int:
         figures["phases_s"] = dict(lab.timings)
     finally:
         _, figures["topology_down_s"] = timed(lab.close)
+
+    if not args.no_live:
+        figures["live_smoke_check"] = time_live_run(client, images, args.nodes)
 
     if not args.no_suites:
         suites = {}
