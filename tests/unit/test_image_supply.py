@@ -167,3 +167,17 @@ def test_when_nothing_works_the_error_lists_every_attempt_and_the_fix(monkeypatc
     assert "debootstrap is not installed" in message
     assert "apt-get install debootstrap" in message
     assert f"pull {OFFICIAL_BASE}" in message
+
+
+def test_a_failed_recipe_build_names_the_debian_mirror_and_the_override():
+    class FailingBuild(FakeEngine):
+        def build(self, path, tag, buildargs, **kwargs):
+            yield {"stream": "Step 3/6 : RUN apt-get update\n"}
+            yield {"error": "The command '/bin/sh -c apt-get update' returned a non-zero code: 100"}
+
+    engine = FailingBuild(present={OFFICIAL_BASE})
+    with pytest.raises(ImageSupplyError) as caught:
+        ImageSupply(engine, progress=quiet().append).resolve("proxy")
+    message = str(caught.value)
+    assert "build of recipes/proxy failed" in message
+    assert "Debian mirror" in message and "MIRRORCHECK_PROXY_IMAGE" in message
