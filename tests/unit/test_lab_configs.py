@@ -115,3 +115,22 @@ def test_a_wait_that_runs_out_says_what_it_waited_for():
 def test_a_wait_stops_at_once_when_told_to_give_up():
     with pytest.raises(WaitTimeout, match="stopped waiting for x: container exited"):
         wait_until(lambda: False, timeout=30, what="x", give_up=lambda: "container exited")
+
+
+def test_impossible_runs_are_named_before_anything_starts(tmp_path: Path):
+    problems = Settings.from_mapping(
+        {"daemon-json": str(tmp_path / "missing.json"), "lab-fault": ["cert-wrong"]}
+    ).problems()
+    assert any("--daemon-json" in p and "no such file" in p for p in problems)
+    assert any("unknown --lab-fault cert-wrong" in p for p in problems)
+    live = Settings.from_mapping({"mirror-url": "https://mirror.example.com"}).problems()
+    assert live == [
+        "live mode (--mirror-url) needs the nodes to check. Fix: add --node URL for each "
+        "(local, ssh://user@host[:port], docker://container)"
+    ]
+    assert Settings.from_mapping({}).problems() == []
+
+
+def test_a_number_option_that_is_not_a_number_names_the_option():
+    with pytest.raises(SettingsError, match="--nodes .or MIRRORCHECK_NODES. must be a number"):
+        Settings.from_mapping({"nodes": "abc"})
