@@ -132,5 +132,5 @@ def test_impossible_runs_are_named_before_anything_starts(tmp_path: Path):
 
 
 def test_a_number_option_that_is_not_a_number_names_the_option():
-    with pytest.raises(SettingsError, match="--nodes .or MIRRORCHECK_NODES. must be a number"):
+    with pytest.raises(SettingsError, match=r"--nodes \(or MIRRORCHECK_NODES\) must be a number"):
         Settings.from_mapping({"nodes": "abc"})
