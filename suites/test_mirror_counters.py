@@ -38,25 +38,33 @@ def _manifest_bytes(traffic) -> int:
     )
 
 
+def judge_agreement(
+    verdict, delta: dict[str, int], expected: dict[str, int], group: str, excused_by: set[str]
+) -> None:
+    """Counters disagreeing with upstream's log fail, unless the version's table distrusts them."""
+    seen = {name: delta[name] for name in expected}
+    wrong = {n for n in expected if seen[n] != expected[n]}
+    untrusted = set(expected) - trusted_counters(verdict.registry_version or None)
+    verdict.judge(
+        MIRROR_COUNTERS,
+        ideal=not wrong,
+        tolerated=wrong <= untrusted,
+        measured=f"counter deltas {seen}, upstream log says {expected}",
+        failure=f"the mirror's {group} counters disagree with the upstream's access log",
+        only=excused_by,
+    )
+
+
 def test_manifest_counters_agree_with_upstream(counted_pull, verdict, figures):
     _, pull, delta = counted_pull
     expected = {
         "registry.proxy.manifests.Misses": pull.upstream.manifest_gets(),
         "registry.proxy.manifests.BytesPulled": _manifest_bytes(pull.upstream),
     }
-    seen = {name: delta[name] for name in expected}
-    figures("manifest_counters", seen)
+    figures("manifest_counters", {name: delta[name] for name in expected})
     figures("upstream_manifest_gets", pull.upstream.manifest_gets())
-    wrong = {n: (seen[n], expected[n]) for n in expected if seen[n] != expected[n]}
-    untrusted = set(expected) - trusted_counters(verdict.registry_version or None)
-    verdict.judge(
-        MIRROR_COUNTERS,
-        ideal=not wrong,
-        tolerated=set(wrong) <= untrusted,
-        measured=f"counter deltas {seen}, upstream log says {expected}",
-        failure="the mirror's manifest counters disagree with the upstream's access log",
-        only=set(),  # Hits are not compared: no listed limitation excuses these two
-    )
+    # Hits are not compared: no listed limitation excuses Misses or BytesPulled.
+    judge_agreement(verdict, delta, expected, "manifest", excused_by=set())
 
 
 def test_blob_counters_agree_with_upstream(counted_pull, verdict, figures):
@@ -67,16 +75,6 @@ def test_blob_counters_agree_with_upstream(counted_pull, verdict, figures):
         "registry.proxy.blobs.Misses": len(fetched),
         "registry.proxy.blobs.BytesPulled": sum(len(image.blobs[d]) for d in fetched),
     }
-    seen = {name: delta[name] for name in expected}
     figures("blob_counters", {name: delta[name] for name in delta if ".blobs." in name})
     figures("upstream_blob_gets_per_digest", fetched)
-    wrong = {n: (seen[n], expected[n]) for n in expected if seen[n] != expected[n]}
-    untrusted = set(expected) - trusted_counters(verdict.registry_version or None)
-    verdict.judge(
-        MIRROR_COUNTERS,
-        ideal=not wrong,
-        tolerated=set(wrong) <= untrusted,
-        measured=f"counter deltas {seen}, upstream log says {expected}",
-        failure="the mirror's blob counters disagree with the upstream's access log",
-        only={"blob-counters-wrong"},
-    )
+    judge_agreement(verdict, delta, expected, "blob", excused_by={"blob-counters-wrong"})

@@ -139,9 +139,8 @@ def test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees(
         f"after the concurrent pulls, {again.name}'s pull still fetched blobs upstream: "
         f"{after.upstream.blob_gets()}"
     )
-    strict = bool(settings.get("strict-single-fetch"))
-    if strict:
-        verdict = type(verdict)(verdict.registry_version, strict=True)
+    if settings.get("strict-single-fetch"):
+        verdict = verdict.strictly()
     verdict.judge(
         CONCURRENT_COLD_PULLS,
         ideal=max(gets.values()) == 1,
