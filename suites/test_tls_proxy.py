@@ -523,12 +523,17 @@ def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, figur
         return
     fqdn = lab.spec.fqdn
     cause = _explain_certificate_log(_certificate_log(node, started, fqdn), fqdn)
+    # Whatever else the daemon said about the mirror (e.g. a failed lookup of its name).
+    about_mirror = [
+        line[-300:] for line in node.daemon_log(since=started).splitlines() if fqdn in line
+    ]
     outcome = "succeeded from elsewhere" if result.ok else "failed"
     pytest.fail(
         f"{node.name} did not pull {image.reference} through {lab.mirror_url}: the pull "
         f"{outcome} and the mirror served {served.by_method_and_kind() or 'nothing'} for it "
         f"({_ca_on_node(node, fqdn)}). Cause: {cause}. dockerd falls back to Docker Hub "
-        f"silently after such an error.\npull output: {result.output.strip()[-400:]}",
+        f"silently after such an error.\npull output: {result.output.strip()[-400:]}"
+        f"\ndaemon log about {fqdn}: {about_mirror[-3:] or 'nothing'}",
         pytrace=False,
     )
 
