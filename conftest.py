@@ -1,3 +1,7 @@
-"""Loads mirrorcheck's pytest plugin for the suites and the project's own tests."""
+"""Marks the checkout's root and loads the suites' fixtures from ``fixtures/``.
 
-pytest_plugins = ["fixtures.plugin", "fixtures.report.plugin"]
+The options, settings and reports come from mirrorcheck's pytest plugin
+(entry point ``pytest11``), so they are there wherever mirrorcheck is installed.
+"""
+
+pytest_plugins = ["fixtures.run", "fixtures.lab", "fixtures.deployment"]

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import docker
 
-from fixtures.settings import Settings
-from fixtures.targets.lab.configure import lab_spec
-from fixtures.targets.lab.images.supply import ImageSupply
-from fixtures.targets.lab.labels import RunLabels
-from fixtures.targets.lab.topology import Lab
+from mirrorcheck.settings import Settings
+from mirrorcheck.targets.lab.configure import lab_spec
+from mirrorcheck.targets.lab.images.supply import ImageSupply
+from mirrorcheck.targets.lab.labels import RunLabels
+from mirrorcheck.targets.lab.topology import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,12 +19,11 @@ import time
 
 import pytest
 
-from fixtures.probes.access_log import BLOB
-from fixtures.targets.probe_pulls import FALLBACK, PullBudgetExhausted, probe_pulls
+from mirrorcheck.probes.access_log import BLOB
+from mirrorcheck.targets.probe_pulls import FALLBACK, PullBudgetExhausted
 
 
-@pytest.mark.lab
-def test_node_pull_goes_through_the_mirror(node, lab, unique_name, figures):
+def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_property):
     image = lab.push_image(unique_name, layer_sizes=[300_000])
     started = time.time()
     proxy_mark = lab.proxy_mark()
@@ -32,8 +31,8 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, figures):
     served = lab.proxy_traffic(proxy_mark).from_client(lab.node_address(node))
     served = served.for_repository(image.name)
     fallbacks = [line for line in node.daemon_log(since=started).splitlines() if FALLBACK in line]
-    figures("served_to_node", served.by_method_and_kind())
-    figures("fallbacks", len(fallbacks))
+    record_property("served_to_node", served.by_method_and_kind())
+    record_property("fallbacks", len(fallbacks))
 
     answers = sorted({f"{r.method} {r.kind} -> {r.status}" for r in served.requests})
     assert served.count() > 0, (
@@ -54,19 +53,20 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, figures):
     assert result.ok, f"{node.name} could not pull through the mirror: {result.output[-600:]}"
 
 
-@pytest.mark.live
-def test_node_pull_of_the_probe_image_goes_through_the_mirror(node, deployment, settings, figures):
-    probe = probe_pulls(deployment, settings)
+def test_node_pull_of_the_probe_image_goes_through_the_mirror(
+    node, deployment, settings, record_property
+):
+    probe = deployment.probe_pulls()
     try:
         pulled = probe.pull(node)
     except PullBudgetExhausted as spent:
         pytest.skip(str(spent))
     route = pulled.route(deployment.mirror_url)
-    figures("probe_pull", pulled.figures())
+    record_property("probe_pull", pulled.figures())
     if pulled.billable is not None:
-        figures("billable_manifest_gets", pulled.billable)
-    figures("evidence", route.proofs)
-    figures("not_proven", route.unproven)
+        record_property("billable_manifest_gets", pulled.billable)
+    record_property("evidence", route.proofs)
+    record_property("not_proven", route.unproven)
 
     if pulled.counters_error:
         pytest.fail(pulled.counters_error, pytrace=False)

@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.targets.evidence import (
+from mirrorcheck.targets.evidence import (
     DEBUG_URL_HINT,
     MANIFEST_MISSES,
     MANIFEST_REQUESTS,
     EvidenceUnavailable,
-    evidence_for,
 )
-from fixtures.targets.lab.accounting import measure_pull
-from fixtures.targets.probe_pulls import PullBudgetExhausted, probe_pulls
+from mirrorcheck.targets.lab.accounting import measure_pull
+from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
 
 
 @pytest.fixture(scope="module")
 def warmed_image(lab, healthy_nodes):
     """An image one node has already pulled, so the mirror holds it."""
-    from fixtures.probes.synthetic_image import make_image
+    from mirrorcheck.probes.synthetic_image import make_image
 
     image = lab.push_image("", image=make_image("mirrorcheck/cache-hits", "warm"))
     first = measure_pull(lab, healthy_nodes[0], image)
@@ -39,15 +38,16 @@ def warmed_image(lab, healthy_nodes):
     return image
 
 
-@pytest.mark.lab
 @pytest.mark.hermetic_only
-def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(node, lab, warmed_image, figures):
+def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(
+    node, lab, warmed_image, record_property
+):
     node.remove_image(warmed_image.reference)
     pull = measure_pull(lab, node, warmed_image)
     assert pull.result.ok, f"{node.name} could not pull: {pull.result.output[-600:]}"
-    figures("warm_pull_seconds", round(pull.result.seconds, 3))
-    figures("upstream_requests", pull.upstream.by_method_and_kind())
-    figures("billable_manifest_gets", pull.upstream.billable())
+    record_property("warm_pull_seconds", round(pull.result.seconds, 3))
+    record_property("upstream_requests", pull.upstream.by_method_and_kind())
+    record_property("billable_manifest_gets", pull.upstream.billable())
     assert not pull.upstream.blob_gets(), (
         f"{node.name}'s warm pull fetched blobs upstream: {pull.upstream.blob_gets()}"
     )
@@ -58,29 +58,29 @@ def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(node, lab, war
     assert pull.served.count() > 0, f"{node.name} did not pull through the mirror"
 
 
-@pytest.mark.lab
 @pytest.mark.hermetic_only
-def test_pull_by_digest_asks_upstream_nothing(node, lab, warmed_image, figures):
+def test_pull_by_digest_asks_upstream_nothing(node, lab, warmed_image, record_property):
     reference = f"{warmed_image.name}@{warmed_image.manifest_digest}"
     node.remove_image(warmed_image.reference)
     node.remove_image(reference)
     pull = measure_pull(lab, node, warmed_image, reference=reference)
     assert pull.result.ok, f"{node.name} could not pull {reference}: {pull.result.output[-600:]}"
-    figures("upstream_requests", pull.upstream.by_method_and_kind())
+    record_property("upstream_requests", pull.upstream.by_method_and_kind())
     assert pull.upstream.count() == 0, (
         f"{node.name}'s pull by digest asked upstream {pull.upstream.by_method_and_kind()}"
     )
     assert pull.served.count() > 0, f"{node.name} did not pull through the mirror"
 
 
-@pytest.mark.live
-def test_pull_after_the_first_fetches_no_manifest_upstream(node, deployment, settings, figures):
-    evidence = evidence_for(deployment)
+def test_pull_after_the_first_fetches_no_manifest_upstream(
+    node, deployment, settings, record_property
+):
+    evidence = deployment.evidence()
     try:
         evidence.require_trusted(MANIFEST_REQUESTS, MANIFEST_MISSES, instead=DEBUG_URL_HINT)
     except EvidenceUnavailable as missing:
         pytest.skip(str(missing))
-    probe = probe_pulls(deployment, settings)
+    probe = deployment.probe_pulls()
     try:
         first = probe.served()
         if first is None:  # no earlier check pulled through the mirror: warm it here
@@ -96,9 +96,9 @@ def test_pull_after_the_first_fetches_no_manifest_upstream(node, deployment, set
         pulled = probe.pull(node)
     except PullBudgetExhausted as spent:
         pytest.skip(str(spent))
-    figures("probe_pull", pulled.figures())
+    record_property("probe_pull", pulled.figures())
     if pulled.billable is not None:
-        figures("billable_manifest_gets", pulled.billable)
+        record_property("billable_manifest_gets", pulled.billable)
     if not pulled.result.ok:
         pytest.fail(
             f"{node.name} could not pull {pulled.reference}: {pulled.result.output.strip()[-600:]}",

@@ -9,7 +9,7 @@
   name, with dockerd's words and the reader's account of the file.
 - Hermetic only: a throwaway node is started with the file under test, and
   dockerd's verdict is set beside the reader's. They must agree, except where
-  ``DOCKERD_DIFFERENCES`` in fixtures/rules/daemon_json_codes.py documents why.
+  ``DOCKERD_DIFFERENCES`` in mirrorcheck/rules/daemon_json/codes.py documents why.
 
 Options: --daemon-json, --daemon-json-baseline (the file before the change:
 only registry-mirrors may differ), --allow-daemon-key KEY (a fork's key, e.g.
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.rules.daemon_json import (
+from mirrorcheck.findings import Severity, render_all
+from mirrorcheck.rules.daemon_json.assess import (
     DEFAULT_ENGINE,
     Assessment,
     DaemonJson,
@@ -29,23 +30,22 @@ from fixtures.rules.daemon_json import (
     parse_daemon_json,
     read_daemon_json,
 )
-from fixtures.rules.daemon_json_oracle import (
+from mirrorcheck.rules.daemon_json.keys import EngineVersion
+from mirrorcheck.rules.daemon_json.oracle import (
     compare_with_dockerd,
     dockerd_fatal_line,
     reader_verdict,
 )
-from fixtures.rules.daemon_keys import EngineVersion
-from fixtures.rules.findings import Severity, render_all
-from fixtures.settings import Settings, SettingsError
-from fixtures.targets.lab.topology import NodeSpec, fill_fqdn
-from fixtures.targets.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.settings import Settings, SettingsError
+from mirrorcheck.targets.lab.topology import NodeSpec, fill_fqdn
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
 
 ORACLE_NODE = "daemon-json-oracle"
 
 
 def expected_mirror_url(settings: Settings) -> str:
     """The mirror every node must list: --mirror-url when live, else https://<--mirror-fqdn>."""
-    return str(settings.get("mirror-url") or "") or f"https://{settings.mirror_fqdn}"
+    return settings.mirror_url or f"https://{settings.mirror_fqdn}"
 
 
 def file_under_test(settings: Settings) -> bytes:
@@ -71,8 +71,8 @@ def judge(doc: DaemonJson, settings: Settings, mirror_url: str) -> Assessment:
         doc,
         mirror_url=mirror_url,
         baseline=baseline,
-        allow_keys=[str(k) for k in settings.get("allow-daemon-key") or []],
-        allow_other_mirrors=bool(settings.get("allow-other-mirrors")),
+        allow_keys=settings.allow_daemon_keys,
+        allow_other_mirrors=settings.allow_other_mirrors,
     )
 
 
@@ -96,7 +96,7 @@ def fail_with_findings(result: Assessment) -> None:
 # -- the file under test (no lab) ----------------------------------------------
 
 
-def test_daemon_json_passes_the_reader(settings, figures):
+def test_daemon_json_passes_the_reader(settings, record_property):
     """The file as given, before any node runs it: the reader's findings, file:line:column."""
     if not settings.file_to_check("daemon-json"):
         pytest.skip(
@@ -105,8 +105,8 @@ def test_daemon_json_passes_the_reader(settings, figures):
         )
     doc = parse_daemon_json(file_under_test(settings), path=str(settings.daemon_json_path))
     result = judge(doc, settings, expected_mirror_url(settings))
-    figures("daemon_json_findings", [f.render() for f in result.findings])
-    figures("reader_verdict", reader_verdict(result))
+    record_property("daemon_json_findings", [f.render() for f in result.findings])
+    record_property("reader_verdict", reader_verdict(result))
     fail_with_findings(result)
 
 
@@ -124,7 +124,7 @@ def _node_file(node: Node) -> tuple[str, bytes]:
         )
 
 
-def test_node_daemon_json_passes_the_reader(node, deployment, settings, figures):
+def test_node_daemon_json_passes_the_reader(node, deployment, settings, record_property):
     """The node's own copy, read as its dockerd reads it."""
     place, data = _node_file(node)
     info = node.docker_info()
@@ -137,7 +137,7 @@ def test_node_daemon_json_passes_the_reader(node, deployment, settings, figures)
         parse_daemon_json(data, path=place, engine=engine), settings, deployment.mirror_url
     )
     mirrors = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
-    figures(
+    record_property(
         "node_status",
         {
             "name": node.name,
@@ -150,12 +150,12 @@ def test_node_daemon_json_passes_the_reader(node, deployment, settings, figures)
     fail_with_findings(result)
 
 
-def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, figures):
+def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, record_property):
     """docker info's mirrors are the file's, normalised: the daemon was restarted (or reloaded)."""
     place, data = _node_file(node)
     listed = effective_mirrors(parse_daemon_json(data, path=place))
     running = node.effective_mirrors()
-    figures("effective_mirrors", running)
+    record_property("effective_mirrors", running)
     assert running == listed, (
         f"{node.name}: the running dockerd uses the mirrors {running} (docker info, "
         f"RegistryConfig.Mirrors), but {place} lists {listed} (as dockerd normalises them): "
@@ -168,7 +168,7 @@ def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, figures):
 
 
 @pytest.mark.hermetic_only
-def test_dockerd_and_the_reader_agree_on_the_file(lab, settings, figures):
+def test_dockerd_and_the_reader_agree_on_the_file(lab, settings, record_property):
     """A throwaway node runs the file under test: dockerd's verdict beside the reader's."""
     data = file_under_test(settings)
     result = judge(
@@ -182,15 +182,15 @@ def test_dockerd_and_the_reader_agree_on_the_file(lab, settings, figures):
     finally:
         lab.remove_node(oracle)
     comparison = compare_with_dockerd(result, started, said)
-    figures("reader_verdict", comparison.reader_verdict)
-    figures("reader_predicts_dockerd_starts", result.dockerd_starts)
-    figures("dockerd_verdict", comparison.dockerd_verdict)
+    record_property("reader_verdict", comparison.reader_verdict)
+    record_property("reader_predicts_dockerd_starts", result.dockerd_starts)
+    record_property("dockerd_verdict", comparison.dockerd_verdict)
     if running is not None:
-        figures("oracle_effective_mirrors", running)
+        record_property("oracle_effective_mirrors", running)
     assert comparison.agree, (
         f"{settings.daemon_json_path}: the reader and dockerd disagree.\n{comparison.describe()}\n"
-        "Fix: the reader (fixtures/rules/daemon_json.py) is wrong about this file, or the "
-        "difference belongs in DOCKERD_DIFFERENCES with its reason"
+        "Fix: the reader (mirrorcheck/rules/daemon_json/assess.py) is wrong about this file, "
+        "or the difference belongs in DOCKERD_DIFFERENCES with its reason"
     )
     if running is not None:
         assert running == effective_mirrors(parse_daemon_json(data)), (

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fixtures.probes.synthetic_image import make_index
+from mirrorcheck.probes.synthetic_image import make_index
 
-pytestmark = [pytest.mark.lab, pytest.mark.hermetic_only]
+pytestmark = [pytest.mark.hermetic_only]
 
 
 def _fetch_everything(client, image) -> list[str]:
@@ -36,12 +36,14 @@ def _fetch_everything(client, image) -> list[str]:
     return problems
 
 
-def test_everything_served_through_the_proxy_hashes_to_its_digest(lab, unique_name, figures):
+def test_everything_served_through_the_proxy_hashes_to_its_digest(
+    lab, unique_name, record_property
+):
     image = lab.push_image(unique_name)
     client = lab.mirror_client()
     cold = _fetch_everything(client, image)
     warm = _fetch_everything(client, image)
-    figures("blobs_checked", len(image.blobs))
+    record_property("blobs_checked", len(image.blobs))
     assert not cold and not warm, f"corrupt content through {lab.mirror_url}: {cold + warm}"
 
 
@@ -54,7 +56,7 @@ def test_multi_platform_index_is_served_intact(lab, unique_name, healthy_nodes):
     assert result.digest == image.manifest_digest
 
 
-def test_concurrent_fetches_of_a_cold_image_are_intact(lab, unique_name, figures):
+def test_concurrent_fetches_of_a_cold_image_are_intact(lab, unique_name, record_property):
     image = lab.push_image(unique_name, layer_sizes=[4_000_000, 2_000_000])
     clients = 4
     with ThreadPoolExecutor(max_workers=clients) as pool:
@@ -62,6 +64,6 @@ def test_concurrent_fetches_of_a_cold_image_are_intact(lab, unique_name, figures
             pool.map(lambda _: _fetch_everything(lab.mirror_client(), image), range(clients))
         )
     lab.settle(image)
-    figures("concurrent_clients", clients)
+    record_property("concurrent_clients", clients)
     problems = [problem for result in results for problem in result]
     assert not problems, f"concurrent fetches through {lab.mirror_url} were corrupt: {problems}"

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.probes.access_log import MANIFEST_BY_DIGEST, MANIFEST_BY_TAG
-from fixtures.probes.mirror_metrics import read_counters
-from fixtures.rules.limitations import MIRROR_COUNTERS, trusted_counters
-from fixtures.targets.lab.accounting import measure_pull
+from mirrorcheck.probes.access_log import MANIFEST_BY_DIGEST, MANIFEST_BY_TAG
+from mirrorcheck.probes.mirror_metrics import read_counters
+from mirrorcheck.rules.limitations import MIRROR_COUNTERS, trusted_counters
+from mirrorcheck.targets.lab.accounting import measure_pull
 
-pytestmark = [pytest.mark.lab, pytest.mark.hermetic_only]
+pytestmark = [pytest.mark.hermetic_only]
 
 
 @pytest.fixture(scope="module")
 def counted_pull(lab, healthy_nodes):
     """One cold pull with the mirror's counters read before and after."""
-    from fixtures.probes.synthetic_image import make_image
+    from mirrorcheck.probes.synthetic_image import make_image
 
     image = lab.push_image("", image=make_image("mirrorcheck/counted", "v1"))
     before = read_counters(lab.mirror_debug_url)
@@ -55,19 +55,19 @@ def judge_agreement(
     )
 
 
-def test_manifest_counters_agree_with_upstream(counted_pull, verdict, figures):
+def test_manifest_counters_agree_with_upstream(counted_pull, verdict, record_property):
     _, pull, delta = counted_pull
     expected = {
         "registry.proxy.manifests.Misses": pull.upstream.manifest_gets(),
         "registry.proxy.manifests.BytesPulled": _manifest_bytes(pull.upstream),
     }
-    figures("manifest_counters", {name: delta[name] for name in expected})
-    figures("upstream_manifest_gets", pull.upstream.manifest_gets())
+    record_property("manifest_counters", {name: delta[name] for name in expected})
+    record_property("upstream_manifest_gets", pull.upstream.manifest_gets())
     # Hits are not compared: no listed limitation excuses Misses or BytesPulled.
     judge_agreement(verdict, delta, expected, "manifest", excused_by=set())
 
 
-def test_blob_counters_agree_with_upstream(counted_pull, verdict, figures):
+def test_blob_counters_agree_with_upstream(counted_pull, verdict, record_property):
     image, pull, delta = counted_pull
     fetched = pull.upstream.blob_gets()
     # One miss and one blob's bytes per blob fetched from upstream (v3 counts one copy).
@@ -75,6 +75,6 @@ def test_blob_counters_agree_with_upstream(counted_pull, verdict, figures):
         "registry.proxy.blobs.Misses": len(fetched),
         "registry.proxy.blobs.BytesPulled": sum(len(image.blobs[d]) for d in fetched),
     }
-    figures("blob_counters", {name: delta[name] for name in delta if ".blobs." in name})
-    figures("upstream_blob_gets_per_digest", fetched)
+    record_property("blob_counters", {name: delta[name] for name in delta if ".blobs." in name})
+    record_property("upstream_blob_gets_per_digest", fetched)
     judge_agreement(verdict, delta, expected, "blob", excused_by={"blob-counters-wrong"})

@@ -13,16 +13,16 @@ import time
 
 import pytest
 
-from fixtures.rules.limitations import MIRROR_RESTART_UPSTREAM_DOWN
-from fixtures.targets.lab.accounting import measure_pull
+from mirrorcheck.rules.limitations import MIRROR_RESTART_UPSTREAM_DOWN
+from mirrorcheck.targets.lab.accounting import measure_pull
 
-pytestmark = [pytest.mark.lab, pytest.mark.hermetic_only]
+pytestmark = [pytest.mark.hermetic_only]
 
 
 @pytest.fixture(scope="module")
 def cached_image(lab, healthy_nodes):
     """An image the mirror holds (one node pulled it), and one it has never seen."""
-    from fixtures.probes.synthetic_image import make_image
+    from mirrorcheck.probes.synthetic_image import make_image
 
     cached = lab.push_image("", image=make_image("mirrorcheck/outage-cached", "v1"))
     uncached = lab.push_image("", image=make_image("mirrorcheck/outage-uncached", "v1"))
@@ -32,7 +32,7 @@ def cached_image(lab, healthy_nodes):
 
 
 def test_cached_images_still_pull_on_every_node_while_upstream_is_down(
-    lab, healthy_nodes, cached_image, figures
+    lab, healthy_nodes, cached_image, record_property
 ):
     cached, _ = cached_image
     by_digest = f"{cached.name}@{cached.manifest_digest}"
@@ -45,7 +45,7 @@ def test_cached_images_still_pull_on_every_node_while_upstream_is_down(
                 result = node.pull(reference)
                 if not result.ok:
                     failures.append(f"{node.name} {reference}: {result.output.strip()[-300:]}")
-    figures("pulls_during_outage", 2 * len(healthy_nodes) - len(failures))
+    record_property("pulls_during_outage", 2 * len(healthy_nodes) - len(failures))
     assert not failures, (
         "with upstream down, cached images did not pull (the mirror should serve its cache, "
         "a stale tag included):\n" + "\n".join(failures)
@@ -53,7 +53,7 @@ def test_cached_images_still_pull_on_every_node_while_upstream_is_down(
 
 
 def test_uncached_image_fails_cleanly_while_upstream_is_down(
-    lab, healthy_nodes, cached_image, figures
+    lab, healthy_nodes, cached_image, record_property
 ):
     _, uncached = cached_image
     node = healthy_nodes[-1]
@@ -61,7 +61,7 @@ def test_uncached_image_fails_cleanly_while_upstream_is_down(
     with lab.upstream_down():
         result = node.pull(uncached.reference)
     log = node.daemon_log(since=started)
-    figures("uncached_pull_error", result.output.strip()[-300:])
+    record_property("uncached_pull_error", result.output.strip()[-300:])
     assert not result.ok, (
         f"{node.name} pulled {uncached.reference}, which the mirror never cached, while "
         "upstream was down: something outside the lab served it"
@@ -73,7 +73,7 @@ def test_uncached_image_fails_cleanly_while_upstream_is_down(
     )
 
 
-def test_restarted_mirror_keeps_its_cache(lab, healthy_nodes, unique_name, figures):
+def test_restarted_mirror_keeps_its_cache(lab, healthy_nodes, unique_name, record_property):
     image = lab.push_image(unique_name)
     first = measure_pull(lab, healthy_nodes[0], image)
     assert first.result.ok, f"the first pull failed: {first.result.output[-600:]}"
@@ -82,7 +82,7 @@ def test_restarted_mirror_keeps_its_cache(lab, healthy_nodes, unique_name, figur
     node = healthy_nodes[-1]
     node.remove_image(image.reference)
     after = measure_pull(lab, node, image)
-    figures("upstream_after_restart", after.upstream.by_method_and_kind())
+    record_property("upstream_after_restart", after.upstream.by_method_and_kind())
     assert after.result.ok, f"{node.name} could not pull after the restart: {after.result.output}"
     assert not after.upstream.blob_gets(), (
         f"after a restart the mirror fetched {image.reference}'s blobs again "
@@ -93,7 +93,7 @@ def test_restarted_mirror_keeps_its_cache(lab, healthy_nodes, unique_name, figur
 
 
 def test_mirror_restarted_during_an_upstream_outage_serves_its_cache(
-    lab, healthy_nodes, cached_image, verdict, figures
+    lab, healthy_nodes, cached_image, verdict, record_property
 ):
     cached, _ = cached_image
     node = healthy_nodes[0]
@@ -107,7 +107,7 @@ def test_mirror_restarted_during_an_upstream_outage_serves_its_cache(
     finally:
         if not lab.start_mirror().up:  # upstream is back: the mirror must start again
             pytest.fail("the mirror did not start again after the upstream came back")
-    figures("mirror_came_up_during_outage", restart.up)
+    record_property("mirror_came_up_during_outage", restart.up)
     panic = next((line for line in restart.log.splitlines() if "panic" in line), "")
     verdict.judge(
         MIRROR_RESTART_UPSTREAM_DOWN,

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.rules.limitations import pull_cost
-from fixtures.targets.lab.accounting import measure_pull
+from mirrorcheck.rules.limitations import pull_cost
+from mirrorcheck.targets.lab.accounting import measure_pull
 
-pytestmark = [pytest.mark.lab, pytest.mark.hermetic_only]
+pytestmark = [pytest.mark.hermetic_only]
 
 
-def test_n_node_pulls_cost_docker_hub_one_cold_pull(lab, healthy_nodes, unique_name, figures):
+def test_n_node_pulls_cost_docker_hub_one_cold_pull(
+    lab, healthy_nodes, unique_name, record_property
+):
     image = lab.push_image(unique_name)
     pulls = [measure_pull(lab, node, image) for node in healthy_nodes]
     assert all(p.result.ok for p in pulls), [
@@ -23,9 +25,9 @@ def test_n_node_pulls_cost_docker_hub_one_cold_pull(lab, healthy_nodes, unique_n
     ]
     with_mirror = sum(p.upstream.billable() for p in pulls)
     without_mirror = sum(p.served.billable() for p in pulls)
-    figures("billable_manifest_gets", with_mirror)
-    figures("billable_without_mirror", without_mirror)
-    figures("billable_saved", without_mirror - with_mirror)
+    record_property("billable_manifest_gets", with_mirror)
+    record_property("billable_without_mirror", without_mirror)
+    record_property("billable_saved", without_mirror - with_mirror)
     cold = pull_cost(lab.registry_version or None, warm=False)
     assert with_mirror <= cold.manifest_gets * len(image.manifests), (
         f"{len(pulls)} pulls cost Docker Hub {with_mirror} billable manifest GETs; one cold pull "

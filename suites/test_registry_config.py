@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from fixtures.rules.findings import Severity, errors, render_all
-from fixtures.rules.registry_config import lint_config_file
-from fixtures.rules.registry_stack import lint_stack, load_stack
-from fixtures.rules.yaml_source import YamlReadError
+from mirrorcheck.findings import Severity, errors, render_all
+from mirrorcheck.rules.registry.config import lint_config_file
+from mirrorcheck.rules.registry.stack import lint_stack, load_stack
+from mirrorcheck.text.yaml_source import YamlReadError
 
 PLACEHOLDER = re.compile(r"<your [^<>]*FQDN>")
 
@@ -28,14 +28,14 @@ def skip_unless_named(settings, name: str) -> None:
         )
 
 
-def test_registry_config_passes_the_lint(settings, figures):
+def test_registry_config_passes_the_lint(settings, record_property):
     skip_unless_named(settings, "registry-config")
     findings = lint_config_file(settings.registry_config_path)
-    figures("registry_config_findings", [f.code for f in findings])
+    record_property("registry_config_findings", [f.code for f in findings])
     assert not errors(findings), render_all(errors(findings))
 
 
-def test_stack_file_passes_the_lint(settings, figures):
+def test_stack_file_passes_the_lint(settings, record_property):
     if settings.stack_file_path is None:
         pytest.skip("no stack file given (--stack-file)")
     skip_unless_named(settings, "stack-file")
@@ -47,5 +47,7 @@ def test_stack_file_passes_the_lint(settings, figures):
     except YamlReadError as error:
         pytest.fail(error.finding.render(), pytrace=False)
     findings = lint_stack(stack)
-    figures("stack_findings", [f.render() for f in findings if f.severity is not Severity.INFO])
+    record_property(
+        "stack_findings", [f.render() for f in findings if f.severity is not Severity.INFO]
+    )
     assert not errors(findings), render_all(errors(findings))

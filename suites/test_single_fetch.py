@@ -21,39 +21,48 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fixtures.probes.access_log import BLOB
-from fixtures.probes.image_content import blob_digests, platform_of
-from fixtures.rules.limitations import COLD_PULL_COST, CONCURRENT_COLD_PULLS, max_fetches_per_blob
-from fixtures.targets.evidence import BLOB_MISSES, STORAGE_HINT, EvidenceUnavailable, evidence_for
-from fixtures.targets.lab.accounting import measure_pull
-from fixtures.targets.node import NodeError
-from fixtures.targets.probe_pulls import ObservedPull, PullBudgetExhausted, probe_pulls
-from fixtures.waiting import WaitTimeout, wait_until
+from mirrorcheck.probes.access_log import BLOB
+from mirrorcheck.probes.image_content import blob_digests, platform_of
+from mirrorcheck.rules.limitations import (
+    COLD_PULL_COST,
+    CONCURRENT_COLD_PULLS,
+    max_fetches_per_blob,
+)
+from mirrorcheck.targets.evidence import (
+    BLOB_MISSES,
+    STORAGE_HINT,
+    EvidenceUnavailable,
+)
+from mirrorcheck.targets.lab.accounting import measure_pull
+from mirrorcheck.targets.nodes.node import NodeError
+from mirrorcheck.targets.probe_pulls import ObservedPull, PullBudgetExhausted
+from mirrorcheck.waiting import WaitTimeout, wait_until
 
 # distribution 2.8 writes a fetched blob to storage in the background, after serving it.
 STORED_TIMEOUT = 15.0
 
 
-@pytest.mark.lab
 @pytest.mark.hermetic_only
 def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
-    lab, healthy_nodes, unique_name, figures
+    lab, healthy_nodes, unique_name, record_property
 ):
     image = lab.push_image(unique_name)
     pulls = [measure_pull(lab, node, image) for node in healthy_nodes]
     for pull in pulls:
         assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
     first, rest = pulls[0], pulls[1:]
-    figures("upstream_blob_gets_per_digest", first.upstream.blob_gets())
+    record_property("upstream_blob_gets_per_digest", first.upstream.blob_gets())
     # Per node, in pull order: the report's chart shows the first (cold) pull against the rest.
-    figures("upstream_requests_per_pull", {p.result.node: p.upstream.count() for p in pulls})
-    figures(
+    record_property(
+        "upstream_requests_per_pull", {p.result.node: p.upstream.count() for p in pulls}
+    )
+    record_property(
         "upstream_blob_gets_per_pull", {p.result.node: p.upstream.count("GET", BLOB) for p in pulls}
     )
-    figures("cold_pull_seconds", {first.result.node: round(first.result.seconds, 3)})
-    figures("warm_pull_seconds", {p.result.node: round(p.result.seconds, 3) for p in rest})
-    figures("upstream_bytes", sum(p.upstream.total_bytes() for p in pulls))
-    figures("bytes_served_to_nodes", sum(p.served.total_bytes() for p in pulls))
+    record_property("cold_pull_seconds", {first.result.node: round(first.result.seconds, 3)})
+    record_property("warm_pull_seconds", {p.result.node: round(p.result.seconds, 3) for p in rest})
+    record_property("upstream_bytes", sum(p.upstream.total_bytes() for p in pulls))
+    record_property("bytes_served_to_nodes", sum(p.served.total_bytes() for p in pulls))
 
     later = {p.result.node: p.upstream.blob_gets() for p in rest if p.upstream.blob_gets()}
     assert not later, (
@@ -69,26 +78,25 @@ def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
     )
 
 
-@pytest.mark.lab
 @pytest.mark.hermetic_only
 def test_cold_pull_fetches_each_blob_within_the_bound(
-    lab, healthy_nodes, unique_name, figures, verdict, settings
+    lab, healthy_nodes, unique_name, record_property, verdict, settings
 ):
     image = lab.push_image(unique_name)
     pull = measure_pull(lab, healthy_nodes[0], image)
     assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
     gets = {digest: pull.upstream.blob_gets().get(digest, 0) for digest in image.blobs}
-    figures("upstream_blob_gets_per_digest", gets)
-    figures("upstream_manifest_gets", pull.upstream.manifest_gets())
-    figures("billable_manifest_gets", pull.upstream.billable())
-    figures("upstream_bytes", pull.upstream.total_bytes())
+    record_property("upstream_blob_gets_per_digest", gets)
+    record_property("upstream_manifest_gets", pull.upstream.manifest_gets())
+    record_property("billable_manifest_gets", pull.upstream.billable())
+    record_property("upstream_bytes", pull.upstream.total_bytes())
 
     missing = [digest for digest, count in gets.items() if count == 0]
     assert not missing, (
         f"the node got {image.reference}, yet the mirror never fetched {missing} upstream: "
         "the pull did not go through this mirror"
     )
-    explicit = settings.get("max-fetches-per-blob")
+    explicit = settings.max_fetches_per_blob
     bound = int(explicit) if explicit else max_fetches_per_blob(lab.registry_version or None)
     worst = max(gets.values())
     measured = f"upstream GETs per blob {sorted(gets.values())}, bound {bound}"
@@ -104,10 +112,9 @@ def test_cold_pull_fetches_each_blob_within_the_bound(
     )
 
 
-@pytest.mark.lab
 @pytest.mark.hermetic_only
 def test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees(
-    lab, healthy_nodes, unique_name, figures, verdict, settings, pytestconfig
+    lab, healthy_nodes, unique_name, record_property, verdict, settings, pytestconfig
 ):
     image = lab.push_image(unique_name)
     upstream_mark = lab.upstream_mark()
@@ -116,9 +123,9 @@ def test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees(
     lab.settle(image)
     upstream = lab.upstream_traffic(upstream_mark).for_repository(image.name)
     gets = {digest: upstream.blob_gets().get(digest, 0) for digest in image.blobs}
-    figures("concurrent_nodes", len(healthy_nodes))
-    figures("upstream_blob_gets_per_digest", gets)
-    figures("upstream_manifest_gets", upstream.manifest_gets())
+    record_property("concurrent_nodes", len(healthy_nodes))
+    record_property("upstream_blob_gets_per_digest", gets)
+    record_property("upstream_manifest_gets", upstream.manifest_gets())
 
     for result in results:
         assert result.ok, f"{result.node} could not pull {image.reference}: {result.output[-600:]}"
@@ -139,7 +146,7 @@ def test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees(
         f"after the concurrent pulls, {again.name}'s pull still fetched blobs upstream: "
         f"{after.upstream.blob_gets()}"
     )
-    if settings.get("strict-single-fetch"):
+    if settings.strict_single_fetch:
         verdict = verdict.strictly()
     verdict.judge(
         CONCURRENT_COLD_PULLS,
@@ -159,14 +166,14 @@ def test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees(
 
 def _require_the_mirror(deployment) -> None:
     """Fail at once, with the cause, when the mirror cannot be reached from here (live)."""
-    problem = deployment.mirror_problem() if hasattr(deployment, "mirror_problem") else None
+    problem = deployment.mirror_problem()
     if problem:
         pytest.fail(problem, pytrace=False)
 
 
-def _first_pull_through_the_mirror(deployment, settings, figures) -> ObservedPull:
+def _first_pull_through_the_mirror(deployment, settings, record_property) -> ObservedPull:
     """The run's first pull of the probe image the mirror is shown to have served."""
-    probe = probe_pulls(deployment, settings)
+    probe = deployment.probe_pulls()
     served = probe.served()
     if served is not None:
         return served
@@ -181,9 +188,9 @@ def _first_pull_through_the_mirror(deployment, settings, figures) -> ObservedPul
         pulled = probe.pull(usable[0])
     except PullBudgetExhausted as spent:
         pytest.skip(str(spent))
-    figures("probe_pull", pulled.figures())
+    record_property("probe_pull", pulled.figures())
     if pulled.billable is not None:
-        figures("billable_manifest_gets", pulled.billable)
+        record_property("billable_manifest_gets", pulled.billable)
     route = pulled.route(deployment.mirror_url)
     if not pulled.result.ok or route.bypassed:
         pytest.fail(
@@ -198,12 +205,13 @@ def _first_pull_through_the_mirror(deployment, settings, figures) -> ObservedPul
     return pulled
 
 
-@pytest.mark.live
-def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(deployment, settings, figures):
+def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
+    deployment, settings, record_property
+):
     _require_the_mirror(deployment)
-    first = _first_pull_through_the_mirror(deployment, settings, figures)
-    repository = probe_pulls(deployment, settings).image.repository
-    evidence = evidence_for(deployment)
+    first = _first_pull_through_the_mirror(deployment, settings, record_property)
+    repository = deployment.probe_pulls().image.repository
+    evidence = deployment.evidence()
     try:
         listed = wait_until(
             lambda: evidence.catalog_has(repository),
@@ -215,7 +223,7 @@ def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(deployment, s
         pytest.skip(str(missing))
     except WaitTimeout:
         listed = False
-    figures("catalog_lists_repository", bool(listed))
+    record_property("catalog_lists_repository", bool(listed))
     if not listed:
         pytest.fail(
             f"{first.node} pulled {first.reference} through {deployment.mirror_url}, yet the "
@@ -226,11 +234,10 @@ def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(deployment, s
         )
 
 
-@pytest.mark.live
 def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull(
-    deployment, settings, figures
+    deployment, settings, record_property
 ):
-    evidence = evidence_for(deployment)
+    evidence = deployment.evidence()
     try:
         storage = evidence.storage()
     except EvidenceUnavailable as missing:
@@ -245,9 +252,9 @@ def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull
     except NodeError as error:
         pytest.fail(f"{error}. {STORAGE_HINT}", pytrace=False)
     _require_the_mirror(deployment)
-    first = _first_pull_through_the_mirror(deployment, settings, figures)
+    first = _first_pull_through_the_mirror(deployment, settings, record_property)
     node = next(n for n in deployment.nodes if n.name == first.node)
-    repository = probe_pulls(deployment, settings).image.repository
+    repository = deployment.probe_pulls().image.repository
     digests = blob_digests(
         deployment.mirror_client(), repository, first.result.digest, platform_of(node.docker_info())
     )
@@ -259,8 +266,8 @@ def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull
 
     with contextlib.suppress(WaitTimeout):  # what is still missing is reported below
         wait_until(all_stored, timeout=STORED_TIMEOUT, interval=0.5, what="the blobs to be stored")
-    figures("blobs_checked", len(digests))
-    figures("blobs_missing_from_storage", state["missing"])
+    record_property("blobs_checked", len(digests))
+    record_property("blobs_missing_from_storage", state["missing"])
     if state["missing"]:
         pytest.fail(
             f"{STORED_TIMEOUT:g} s after {first.node}'s pull of {first.reference}, the mirror's "

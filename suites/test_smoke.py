@@ -7,14 +7,10 @@ node's running daemon lists the mirror.
 
 from __future__ import annotations
 
-import pytest
-
-from fixtures.probes.access_log import BLOB, MANIFEST_BY_TAG
-
-pytestmark = [pytest.mark.lab]
+from mirrorcheck.probes.access_log import BLOB, MANIFEST_BY_TAG
 
 
-def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, figures):
+def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, record_property):
     image = lab.push_image(unique_name)
     node = next((n for n in lab.nodes if not n.startup_error), None)
     assert node is not None, "no node started: " + "; ".join(n.startup_error for n in lab.nodes)
@@ -23,7 +19,7 @@ def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, fig
     result = node.pull(image.reference)
     assert result.ok, f"{node.name} could not pull {image.reference}:\n{result.output[-800:]}"
     lab.settle(image)
-    figures("pull_seconds", round(result.seconds, 3))
+    record_property("pull_seconds", round(result.seconds, 3))
 
     assert result.digest == image.manifest_digest, (
         f"{node.name} got {result.digest or 'no digest'}, "
@@ -36,7 +32,7 @@ def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, fig
         f"{node.name} did not go through {lab.mirror_url}"
     )
     fetched = lab.upstream_traffic(upstream_mark).for_repository(image.name)
-    figures("upstream_requests", fetched.by_method_and_kind())
+    record_property("upstream_requests", fetched.by_method_and_kind())
     assert set(fetched.blob_gets()) == set(image.blobs), (
         f"the upstream did not see the mirror fetch every blob of {image.reference}: "
         f"fetched {sorted(fetched.blob_gets())}, expected {sorted(image.blobs)}"

@@ -37,22 +37,22 @@ import warnings
 import pytest
 import requests
 
-from fixtures.plugin import fail_or_skip
-from fixtures.probes.access_log import BLOB
-from fixtures.probes.plain_http import API_VERSION_HEADER, PlainKind, probe_plain_http
-from fixtures.probes.registry_api import RegistryClient
-from fixtures.probes.tls import Acceptance, TlsInspection, inspect_tls, tls_version
-from fixtures.rules.daemon_json import DEFAULT_ENGINE, assess, parse_daemon_json
-from fixtures.rules.daemon_keys import EngineVersion
-from fixtures.rules.findings import Finding, render_all
-from fixtures.rules.insecure_registries import (
+from mirrorcheck.findings import Finding, render_all
+from mirrorcheck.probes.access_log import BLOB
+from mirrorcheck.probes.plain_http import API_VERSION_HEADER, PlainKind, probe_plain_http
+from mirrorcheck.probes.registry_api import RegistryClient
+from mirrorcheck.probes.tls import Acceptance, TlsInspection, inspect_tls, tls_version
+from mirrorcheck.pytest_plugin.options import fail_or_skip
+from mirrorcheck.rules.daemon_json.assess import DEFAULT_ENGINE, assess, parse_daemon_json
+from mirrorcheck.rules.daemon_json.insecure_registries import (
     InsecureRegistries,
     insecure_mirror_findings,
     why_insecure,
 )
-from fixtures.rules.registry_config import load_config
-from fixtures.rules.registry_stack import lint_stack, read_stack
-from fixtures.rules.tls_policy import (
+from mirrorcheck.rules.daemon_json.keys import EngineVersion
+from mirrorcheck.rules.registry.config import load_config
+from mirrorcheck.rules.registry.stack import lint_stack, read_stack
+from mirrorcheck.rules.tls.policy import (
     CODE_CHAIN_INVALID,
     CODE_EXPIRED,
     CODE_EXPIRES_SOON,
@@ -69,15 +69,13 @@ from fixtures.rules.tls_policy import (
     docker_ca_path,
     judge_tls,
 )
-from fixtures.rules.yaml_source import YamlReadError
-from fixtures.targets.lab import registry_configs
-from fixtures.targets.lab.topology import NodeSpec
-from fixtures.targets.live import MirrorEndpoint, endpoint_of
-from fixtures.targets.node import DAEMON_JSON_PATH, Node, NodeError
-from fixtures.targets.probe_pulls import probe_pulls
+from mirrorcheck.targets.endpoint import MirrorEndpoint
+from mirrorcheck.targets.lab import registry_configs
+from mirrorcheck.targets.lab.topology import NodeSpec
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.text.yaml_source import YamlReadError
 
 pytestmark = [
-    pytest.mark.lab,
     # The HTTP-level checks skip verification on purpose (see the module docstring).
     pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
 ]
@@ -119,13 +117,13 @@ class PlainPortPublished(UserWarning):
     """The stack publishes the registry's plain port; this run could not reach it."""
 
 
-# -- fixtures -------------------------------------------------------------------
+# -- mirrorcheck -------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def endpoint(deployment) -> MirrorEndpoint:
     """The mirror's name, the address and port its clients reach, and the CA they trust."""
-    return endpoint_of(deployment)
+    return deployment.endpoint
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +146,7 @@ def tls_inspection(endpoint: MirrorEndpoint) -> TlsInspection:
 
 @pytest.fixture(scope="module")
 def tls_findings(tls_inspection: TlsInspection, settings) -> list[Finding]:
-    policy = TlsPolicy(min_days_left=int(settings.get("min-cert-days")))
+    policy = TlsPolicy(min_days_left=settings.min_cert_days)
     return judge_tls(tls_inspection, policy)
 
 
@@ -169,47 +167,53 @@ def _fail_on(findings: list[Finding], codes: set[str]) -> None:
 # -- 1. certificate -------------------------------------------------------------
 
 
-def test_proxy_certificate_is_issued_for_the_mirror_name(tls_inspection, tls_findings, figures):
-    figures("certificate_subject_alt_names", list(tls_inspection.sans))
+def test_proxy_certificate_is_issued_for_the_mirror_name(
+    tls_inspection, tls_findings, record_property
+):
+    record_property("certificate_subject_alt_names", list(tls_inspection.sans))
     _fail_on(tls_findings, {CODE_UNREACHABLE, CODE_HOSTNAME_MISMATCH, CODE_HOSTNAME_UNCHECKED})
 
 
-def test_proxy_certificate_chains_to_the_ca_the_nodes_trust(tls_inspection, tls_findings, figures):
-    figures("certificate_issuer", tls_inspection.issuer)
+def test_proxy_certificate_chains_to_the_ca_the_nodes_trust(
+    tls_inspection, tls_findings, record_property
+):
+    record_property("certificate_issuer", tls_inspection.issuer)
     _fail_on(tls_findings, {CODE_UNREACHABLE, CODE_UNTRUSTED_ISSUER, CODE_CHAIN_INVALID})
 
 
 def test_proxy_certificate_has_at_least_min_cert_days_left(
-    tls_inspection, tls_findings, settings, figures
+    tls_inspection, tls_findings, settings, record_property
 ):
-    figures("certificate_days_left", tls_inspection.days_left)
+    record_property("certificate_days_left", tls_inspection.days_left)
     if tls_inspection.not_after is not None:
-        figures("certificate_not_after", f"{tls_inspection.not_after:%Y-%m-%d %H:%M} UTC")
-    figures("min_cert_days", int(settings.get("min-cert-days")))
+        record_property("certificate_not_after", f"{tls_inspection.not_after:%Y-%m-%d %H:%M} UTC")
+    record_property("min_cert_days", settings.min_cert_days)
     # judge_tls rates "expires soon" a warning; the policy here demands the days.
     _fail_on(tls_findings, {CODE_UNREACHABLE, CODE_EXPIRED, CODE_NOT_YET_VALID, CODE_EXPIRES_SOON})
 
 
-def test_proxy_certificate_key_and_signature_are_not_weak(tls_inspection, tls_findings, figures):
-    figures("certificate_key", f"{tls_inspection.key_type} {tls_inspection.key_size}")
-    figures("certificate_signature_hash", tls_inspection.signature_hash)
+def test_proxy_certificate_key_and_signature_are_not_weak(
+    tls_inspection, tls_findings, record_property
+):
+    record_property("certificate_key", f"{tls_inspection.key_type} {tls_inspection.key_size}")
+    record_property("certificate_signature_hash", tls_inspection.signature_hash)
     _fail_on(tls_findings, {CODE_UNREACHABLE, CODE_WEAK_KEY, CODE_WEAK_SIGNATURE})
 
 
 # -- 2. protocol versions ---------------------------------------------------------
 
 
-def _probe_figures(inspection: TlsInspection, versions: tuple[str, ...], figures) -> None:
+def _probe_figures(inspection: TlsInspection, versions: tuple[str, ...], record_property) -> None:
     for name in versions:
         probe = inspection.version(name)
         if probe is not None:
-            figures(f"{name}_probe", f"{probe.acceptance.value}: {probe.detail}")
+            record_property(f"{name}_probe", f"{probe.acceptance.value}: {probe.detail}")
 
 
-def test_tls_1_2_and_1_3_are_accepted(tls_inspection, figures):
-    figures("negotiated_protocol", tls_inspection.protocol)
-    figures("negotiated_cipher", tls_inspection.cipher)
-    _probe_figures(tls_inspection, MODERN_VERSIONS, figures)
+def test_tls_1_2_and_1_3_are_accepted(tls_inspection, record_property):
+    record_property("negotiated_protocol", tls_inspection.protocol)
+    record_property("negotiated_cipher", tls_inspection.cipher)
+    _probe_figures(tls_inspection, MODERN_VERSIONS, record_property)
     probes = {name: tls_inspection.version(name) for name in MODERN_VERSIONS}
     refused = [
         f"{tls_version(n).label}: "
@@ -224,8 +228,8 @@ def test_tls_1_2_and_1_3_are_accepted(tls_inspection, figures):
     )
 
 
-def test_tls_1_0_and_1_1_are_refused_by_the_server(tls_inspection, tls_findings, figures):
-    _probe_figures(tls_inspection, LEGACY_VERSIONS, figures)
+def test_tls_1_0_and_1_1_are_refused_by_the_server(tls_inspection, tls_findings, record_property):
+    _probe_figures(tls_inspection, LEGACY_VERSIONS, record_property)
     _fail_on(tls_findings, {CODE_LEGACY_VERSION_ACCEPTED})
     probes = {name: tls_inspection.version(name) for name in LEGACY_VERSIONS}
     unreachable = [
@@ -255,7 +259,7 @@ def test_tls_1_0_and_1_1_are_refused_by_the_server(tls_inspection, tls_findings,
 # -- 3. the registry through the proxy ---------------------------------------------
 
 
-def test_registry_api_answers_through_the_proxy(endpoint, proxy_client, figures):
+def test_registry_api_answers_through_the_proxy(endpoint, proxy_client, record_property):
     url = proxy_client.url("/v2/")
     try:
         response = proxy_client.ping()
@@ -267,8 +271,8 @@ def test_registry_api_answers_through_the_proxy(endpoint, proxy_client, figures)
         )
     api_version = response.headers.get(API_VERSION_HEADER, "")
     challenge = response.headers.get("WWW-Authenticate", "")
-    figures("v2_status", response.status_code)
-    figures("v2_api_version", api_version)
+    record_property("v2_status", response.status_code)
+    record_property("v2_api_version", api_version)
     backend_fix = (
         "point the proxy at the registry's plain port (Traefik: labels traefik.port=5000 and "
         "traefik.docker.network on the registry service; the port is the registry's http.addr)"
@@ -293,18 +297,20 @@ def test_registry_api_answers_through_the_proxy(endpoint, proxy_client, figures)
     )
 
 
-def test_large_layer_streams_through_the_proxy_intact(lab, proxy_client, unique_name, figures):
+def test_large_layer_streams_through_the_proxy_intact(
+    lab, proxy_client, unique_name, record_property
+):
     image = lab.push_image(unique_name, layer_sizes=[LARGE_LAYER_BYTES])
     digest = max(image.layer_digests, key=lambda d: len(image.blobs[d]))
     expected = len(image.blobs[digest])
-    figures("large_layer_bytes", expected)
+    record_property("large_layer_bytes", expected)
     # Cold: streamed from upstream through the mirror; warm: from the mirror's storage.
     for temperature in ("cold", "warm"):
         started = time.monotonic()
         fetched = proxy_client.fetch_blob(image.name, digest)
         seconds = time.monotonic() - started
-        figures(f"large_layer_{temperature}_seconds", round(seconds, 3))
-        figures(
+        record_property(f"large_layer_{temperature}_seconds", round(seconds, 3))
+        record_property(
             f"large_layer_{temperature}_mb_per_s", round(expected / 1e6 / max(seconds, 1e-6), 1)
         )
         where = f"GET {fetched.url} ({temperature})"
@@ -334,7 +340,7 @@ def test_large_layer_streams_through_the_proxy_intact(lab, proxy_client, unique_
 def _plain_paths(deployment, settings, unique_name: str) -> tuple[str, ...]:
     """Registry paths to ask in plain HTTP: a fresh image's in the lab, the probe image's live."""
     if deployment.mode == "live":
-        image = probe_pulls(deployment, settings).image
+        image = deployment.probe_pulls().image
         return ("/v2/", f"/v2/{image.repository}/manifests/{image.reference}")
     image = deployment.push_image(unique_name, layer_sizes=[2_000])
     return (
@@ -345,14 +351,14 @@ def _plain_paths(deployment, settings, unique_name: str) -> tuple[str, ...]:
 
 
 def test_plain_http_never_serves_registry_content(
-    deployment, endpoint, settings, unique_name, figures
+    deployment, endpoint, settings, unique_name, record_property
 ):
     paths = _plain_paths(deployment, settings, unique_name)
     fqdn = endpoint.fqdn
     answers = [
         probe_plain_http(fqdn, path, address=endpoint.address, port=HTTP_PORT) for path in paths
     ]
-    figures("plain_http_answers", [a.describe() for a in answers])
+    record_property("plain_http_answers", [a.describe() for a in answers])
     served = [a.describe() for a in answers if a.serves_registry]
     assert not served, (
         f"plain HTTP serves registry content: {'; '.join(served)}. Manifests and layers (and "
@@ -393,7 +399,7 @@ def _published_plain_ports(settings) -> tuple[list[Finding], list[int]]:
     return findings, ports
 
 
-def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, settings, figures):
+def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, settings, record_property):
     """No registry answers in plain HTTP at the address the mirror's name points to.
 
     Provable here: what answers at the proxy's address (where the FQDN leads
@@ -413,7 +419,7 @@ def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, setting
     answers = [
         probe_plain_http(fqdn, "/v2/", address=endpoint.address, port=port) for port in ports
     ]
-    figures("plain_port_answers", [a.describe() for a in answers])
+    record_property("plain_port_answers", [a.describe() for a in answers])
     reachable = [a for a in answers if a.serves_registry]
     where_published = f" The stack publishes it: {render_all(findings)}" if findings else ""
     assert not reachable, (
@@ -430,7 +436,7 @@ def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, setting
             f"http://{fqdn}:{port}/v2/ and http://<every swarm node>:{port}/v2/"
             for port in published
         )
-        figures("plain_port_published", addresses)
+        record_property("plain_port_published", addresses)
         warnings.warn(
             PlainPortPublished(
                 f"{render_all(findings)}\n  exposes: {addresses} (plain HTTP, no TLS). Not "
@@ -470,14 +476,16 @@ def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment,
     _fail_on(assessment.findings, {MIRROR_INSECURE})
 
 
-def test_node_daemon_treats_the_mirror_as_a_secure_registry(node, deployment, endpoint, figures):
+def test_node_daemon_treats_the_mirror_as_a_secure_registry(
+    node, deployment, endpoint, record_property
+):
     """The running daemon's view, which also holds --insecure-registry flags and 127.0.0.0/8."""
     config = node.docker_info().get("RegistryConfig") or {}
-    figures("insecure_registry_cidrs", config.get("InsecureRegistryCIDRs") or [])
+    record_property("insecure_registry_cidrs", config.get("InsecureRegistryCIDRs") or [])
     source = f"{node.name}'s running dockerd (docker info RegistryConfig)"
     registries = InsecureRegistries.from_docker_info(config, source=source)
     addresses = _resolved_on(node, endpoint.fqdn)
-    figures("mirror_resolves_to", addresses)
+    record_property("mirror_resolves_to", addresses)
     findings = insecure_mirror_findings(deployment.mirror_url, registries, addresses=addresses)
     if findings:
         pytest.fail(render_all(findings), pytrace=False)
@@ -512,13 +520,13 @@ def _ca_on_node(node: Node, fqdn: str) -> str:
     return f"CA present at {path}"
 
 
-def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, figures):
+def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, record_property):
     image = lab.push_image(unique_name, layer_sizes=[200_000])
     mark, started = lab.mirror_mark(), time.time() - 1
     result = node.pull(image.reference)
     served = lab.mirror_traffic(mark).for_repository(image.name)
-    figures("pull_seconds", round(result.seconds, 3))
-    figures("served_by_mirror", served.by_method_and_kind())
+    record_property("pull_seconds", round(result.seconds, 3))
+    record_property("served_by_mirror", served.by_method_and_kind())
     if result.ok and served.count("GET", BLOB) >= 1:
         return
     fqdn = lab.spec.fqdn
@@ -539,7 +547,7 @@ def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, figur
 
 
 @pytest.mark.hermetic_only
-def test_node_without_the_ca_does_not_use_the_mirror(lab, unique_name, figures):
+def test_node_without_the_ca_does_not_use_the_mirror(lab, unique_name, record_property):
     """A node lacking the CA must fail TLS and skip the mirror: proof that nodes verify.
 
     dockerd falls back to the next endpoint silently, so the pull's outcome
@@ -561,8 +569,8 @@ def test_node_without_the_ca_does_not_use_the_mirror(lab, unique_name, figures):
         addresses = _resolved_on(extra, fqdn)
     finally:
         lab.remove_node(extra)
-    figures("served_to_node_without_ca", served.by_method_and_kind())
-    figures("node_without_ca_log", certificate_log[-1:])
+    record_property("served_to_node_without_ca", served.by_method_and_kind())
+    record_property("node_without_ca_log", certificate_log[-1:])
     if served.count():
         registries = InsecureRegistries.from_docker_info(config, source="its running dockerd")
         reason = why_insecure(lab.mirror_url, registries, addresses)
@@ -604,7 +612,7 @@ WRITE_FIX = (
 
 
 def test_pushes_through_the_proxy_are_refused(
-    writes_allowed, lab, proxy_client, unique_name, figures
+    writes_allowed, lab, proxy_client, unique_name, record_property
 ):
     image = lab.push_image(unique_name, layer_sizes=[2_000])
     _cache_through_proxy(proxy_client, image)
@@ -621,7 +629,7 @@ def test_pushes_through_the_proxy_are_refused(
         f"POST /v2/{image.name}/blobs/uploads/": upload.status_code,
         f"PUT /v2/{image.name}/manifests/pushed": manifest.status_code,
     }
-    figures("push_statuses", statuses)
+    record_property("push_statuses", statuses)
     accepted = {request: status for request, status in statuses.items() if status < 300}
     assert not accepted, (
         f"the mirror accepts writes through {lab.mirror_url}: {accepted}. Anyone reaching the "
@@ -630,7 +638,7 @@ def test_pushes_through_the_proxy_are_refused(
 
 
 def test_deletes_through_the_proxy_are_refused(
-    writes_allowed, lab, proxy_client, unique_name, figures
+    writes_allowed, lab, proxy_client, unique_name, record_property
 ):
     image = lab.push_image(unique_name, layer_sizes=[2_000])
     _cache_through_proxy(proxy_client, image)
@@ -644,7 +652,7 @@ def test_deletes_through_the_proxy_are_refused(
         f"DELETE /v2/{image.name}/manifests/{image.manifest_digest}": deleted_manifest.status_code,
         f"DELETE /v2/{image.name}/blobs/{blob}": deleted_blob.status_code,
     }
-    figures("delete_statuses", statuses)
+    record_property("delete_statuses", statuses)
     accepted = {request: status for request, status in statuses.items() if status < 300}
     assert not accepted, (
         f"the mirror accepts deletes through {lab.mirror_url}: {accepted}. Anyone reaching "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.plugin import fail_or_skip
-from fixtures.targets.lab.images.supply import ImageSupplyError, engine_or_explain
+from mirrorcheck.pytest_plugin.options import fail_or_skip
+from mirrorcheck.targets.lab.images.supply import ImageSupplyError, engine_or_explain
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,10 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from fixtures.targets.lab.labels import RunLabels, new_run_id, owner_of
-from fixtures.targets.lab.sweeper import leftovers, sweep_stale
-from fixtures.waiting import wait_until
+from mirrorcheck.targets.lab.labels import RunLabels, new_run_id, owner_of
+from mirrorcheck.targets.lab.sweeper import leftovers, sweep_stale
+from mirrorcheck.waiting import wait_until
+from tests.suite_runner import PROJECT_ROOT
 
 pytestmark = [pytest.mark.docker]
 
@@ -47,8 +48,8 @@ def run_child(tmp_path: Path, body: str, run_id: str, *args: str, wait: bool = T
         "-m",
         "pytest",
         str(test_file),
-        "-p",
-        "fixtures.plugin",
+        # The checkout's fixtures, as its root conftest.py loads them.
+        *("-p", "fixtures.run", "-p", "fixtures.lab"),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -56,9 +57,11 @@ def run_child(tmp_path: Path, body: str, run_id: str, *args: str, wait: bool = T
         "1",
         "--rootdir",
         str(tmp_path),
+        "--testrunuid",
+        run_id,
         *args,
     ]
-    env = {**os.environ, "MIRRORCHECK_RUN_ID": run_id}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     if wait:
         return subprocess.run(
             command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

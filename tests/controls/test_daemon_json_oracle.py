@@ -27,13 +27,13 @@ from typing import Any
 import pytest
 from testcontainers.core.network import Network
 
-from fixtures.rules.daemon_json import assess, effective_mirrors, read_daemon_json
-from fixtures.rules.daemon_json_oracle import compare_with_dockerd, dockerd_fatal_line
-from fixtures.targets.lab.images.supply import ImageSupply, ImageSupplyError
-from fixtures.targets.lab.labels import RunLabels
-from fixtures.targets.lab.nodes import NodeSpec, start_node
-from fixtures.targets.lab.sweeper import sweep_run
-from fixtures.targets.node import DAEMON_JSON_PATH
+from mirrorcheck.rules.daemon_json.assess import assess, effective_mirrors, read_daemon_json
+from mirrorcheck.rules.daemon_json.oracle import compare_with_dockerd, dockerd_fatal_line
+from mirrorcheck.targets.lab.images.supply import ImageSupply, ImageSupplyError
+from mirrorcheck.targets.lab.labels import RunLabels
+from mirrorcheck.targets.lab.nodes import NodeSpec, start_node
+from mirrorcheck.targets.lab.sweeper import sweep_run
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH
 
 pytestmark = [pytest.mark.docker]
 

@@ -33,14 +33,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from fixtures.settings import EXAMPLES, Settings
-from fixtures.targets.lab.certs import Variant
-from fixtures.targets.lab.configure import lab_spec
-from fixtures.targets.lab.images.supply import ImageSupply
-from fixtures.targets.lab.labels import RunLabels, new_run_id
-from fixtures.targets.lab.nodes import NodeSpec
-from fixtures.targets.lab.topology import Lab, fill_fqdn
-from fixtures.targets.ssh_node import IDENTITY_ENV
+from mirrorcheck.settings import EXAMPLES, Settings
+from mirrorcheck.targets.lab.certs import Variant
+from mirrorcheck.targets.lab.configure import lab_spec
+from mirrorcheck.targets.lab.images.supply import ImageSupply
+from mirrorcheck.targets.lab.labels import RunLabels, new_run_id
+from mirrorcheck.targets.lab.nodes import NodeSpec
+from mirrorcheck.targets.lab.topology import Lab, fill_fqdn
+from mirrorcheck.targets.nodes.ssh import IDENTITY_ENV
 from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]

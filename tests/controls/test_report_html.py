@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.plugin import fail_or_skip
+from mirrorcheck.pytest_plugin.options import fail_or_skip
 from tests.browser import BrowserError, chromium_path, open_page
 from tests.suite_runner import SuiteRun, run_suites
 

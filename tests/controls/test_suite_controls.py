@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.settings import EXAMPLES
+from mirrorcheck.settings import EXAMPLES
 from tests.suite_runner import run_suites
 
 pytestmark = [pytest.mark.docker]

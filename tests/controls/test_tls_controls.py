@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.settings import EXAMPLES
-from fixtures.targets.lab.labels import new_run_id
+from mirrorcheck.settings import EXAMPLES
+from mirrorcheck.targets.lab.labels import new_run_id
 from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]
@@ -101,9 +101,10 @@ def _run(name: str, extra: list[str], tmp: Path) -> SuiteRun:
         "1",
         *_reference_files(),
         *extra,
-        tmp_path=directory,
         # Own run ids: concurrent children must never sweep each other's labs.
-        env={"MIRRORCHECK_RUN_ID": new_run_id()},
+        "--testrunuid",
+        new_run_id(),
+        tmp_path=directory,
     )
 
 

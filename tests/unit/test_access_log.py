@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.probes.access_log import (
+from mirrorcheck.probes.access_log import (
     BLOB,
     MANIFEST_BY_DIGEST,
     MANIFEST_BY_TAG,

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.rules import daemon_json as dj
-from fixtures.rules import daemon_keys as dk
-from fixtures.rules.daemon_json import (
+from mirrorcheck.findings import Severity
+from mirrorcheck.rules.daemon_json import assess as dj
+from mirrorcheck.rules.daemon_json import keys as dk
+from mirrorcheck.rules.daemon_json.assess import (
     DOCKERD_DIFFERENCES,
     FINDING_CODES,
     Assessment,
@@ -25,8 +26,7 @@ from fixtures.rules.daemon_json import (
     parse_daemon_json,
     read_daemon_json,
 )
-from fixtures.rules.daemon_keys import EngineVersion, KeyStatus, key_status
-from fixtures.rules.findings import Severity
+from mirrorcheck.rules.daemon_json.keys import EngineVersion, KeyStatus, key_status
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "daemon_json"
 INDEX = json.loads((CORPUS / "cases.json").read_text())
@@ -548,7 +548,7 @@ def test_mirror_password_never_appears_in_the_output() -> None:
 
 
 def test_an_expected_mirror_without_a_host_says_so():
-    from fixtures.rules.daemon_json_mirrors import ExpectedMirror
+    from mirrorcheck.rules.daemon_json.mirrors import ExpectedMirror
 
     with pytest.raises(ValueError, match=r"'https://' has no host: write https://<mirror FQDN>"):
         ExpectedMirror.parse("https://")

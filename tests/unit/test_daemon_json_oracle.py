@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.rules.daemon_json import assess, parse_daemon_json, read_daemon_json
-from fixtures.rules.daemon_json_oracle import (
+from mirrorcheck.rules.daemon_json.assess import assess, parse_daemon_json, read_daemon_json
+from mirrorcheck.rules.daemon_json.oracle import (
     compare_with_dockerd,
     dockerd_fatal_line,
     explain_with_reader,

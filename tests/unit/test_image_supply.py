@@ -13,8 +13,8 @@ import time
 import docker.errors
 import pytest
 
-from fixtures.targets.lab.images import supply as supply_module
-from fixtures.targets.lab.images.supply import (
+from mirrorcheck.targets.lab.images import supply as supply_module
+from mirrorcheck.targets.lab.images.supply import (
     OFFICIAL_BASE,
     ImageSupply,
     ImageSupplyError,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fixtures.rules.findings import Severity
-from fixtures.rules.insecure_registries import (
+from mirrorcheck.findings import Severity
+from mirrorcheck.rules.daemon_json.insecure_registries import (
     CODE,
     InsecureRegistries,
     insecure_mirror_findings,

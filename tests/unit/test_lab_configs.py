@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.settings import EXAMPLES, Settings, SettingsError, first_mirror_host
-from fixtures.targets.lab.configure import stack_keeps_storage
-from fixtures.targets.lab.proxy_conf import nginx_conf
-from fixtures.targets.lab.registry_configs import (
+from mirrorcheck.settings import EXAMPLES, Settings, SettingsError, first_mirror_host
+from mirrorcheck.targets.lab.configure import stack_keeps_storage
+from mirrorcheck.targets.lab.proxy_conf import nginx_conf
+from mirrorcheck.targets.lab.registry_configs import (
     RegistryConfigError,
     mirror_config,
     storage_root,
     upstream_config,
 )
-from fixtures.waiting import WaitTimeout, wait_until
+from mirrorcheck.waiting import WaitTimeout, wait_until
 
 REFERENCE = (EXAMPLES / "registry-config.yml").read_text()
 UPSTREAM = "http://upstream:5000"

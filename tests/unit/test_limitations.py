@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fixtures.rules.limitations import (
+from mirrorcheck.rules.limitations import (
     CHECK_IDS,
     LIMITATIONS,
     SINGLE_FETCH_ACROSS_NODES,

@@ -8,37 +8,42 @@ from dataclasses import dataclass
 import paramiko
 import pytest
 
-from fixtures.probes.daemon_log import DaemonLogReader, DaemonLogUnavailable, lines_since, stamp_of
-from fixtures.probes.image_content import blob_digests, platform_of
-from fixtures.probes.mirror_metrics import Counters
-from fixtures.probes.registry_api import RegistryClient
-from fixtures.rules.image_reference import ImageReferenceError, parse_reference
-from fixtures.settings import Settings
-from fixtures.targets.evidence import (
+from mirrorcheck.probes.daemon_log import (
+    DaemonLogReader,
+    DaemonLogUnavailable,
+    lines_since,
+    stamp_of,
+)
+from mirrorcheck.probes.image_content import blob_digests, platform_of
+from mirrorcheck.probes.mirror_metrics import Counters
+from mirrorcheck.probes.registry_api import RegistryClient
+from mirrorcheck.rules.image_reference import ImageReferenceError, parse_reference
+from mirrorcheck.settings import Settings
+from mirrorcheck.targets.endpoint import MirrorEndpoint
+from mirrorcheck.targets.evidence import (
     BLOB_MISSES,
     MANIFEST_MISSES,
     MANIFEST_REQUESTS,
     EvidenceUnavailable,
     MirrorEvidence,
 )
-from fixtures.targets.live import (
+from mirrorcheck.targets.live.deployment import (
     LiveDeployment,
     LiveTargetError,
-    MirrorEndpoint,
     explain_engine_failure,
     node_from_url,
     parse_address,
     parse_mirror_url,
 )
-from fixtures.targets.mirror_storage import MirrorStorage, StorageError
-from fixtures.targets.node import PullResult
-from fixtures.targets.probe_pulls import (
+from mirrorcheck.targets.mirror_storage import MirrorStorage, StorageError
+from mirrorcheck.targets.nodes.node import PullResult
+from mirrorcheck.targets.nodes.ssh import explain_ssh_error, parse_ssh_url
+from mirrorcheck.targets.probe_pulls import (
     FALLBACK,
     ObservedPull,
     PullBudget,
     PullBudgetExhausted,
 )
-from fixtures.targets.ssh_node import explain_ssh_error, parse_ssh_url
 
 MIRROR = "https://mirror.example.com"
 TRUSTED_28 = {MANIFEST_REQUESTS, MANIFEST_MISSES, "registry.proxy.manifests.BytesPulled"}
@@ -167,7 +172,7 @@ def test_a_live_run_split_over_xdist_workers_is_refused(monkeypatch):
 def test_the_default_pull_budget_is_one_cold_and_one_warm_pull_per_node(monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     live = LiveDeployment.from_settings(_settings(node=["bogus-1", "bogus-2", "bogus-3"]))
-    assert live.probe.budget.limit == 6
+    assert live.probe_pulls().budget.limit == 6
     assert all(n.startup_error for n in live.nodes)  # unreachable nodes still count as targets
     assert live.describe()["max_pulls"] == 6
 

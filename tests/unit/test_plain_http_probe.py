@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fixtures.probes.plain_http import PlainKind, probe_plain_http
+from mirrorcheck.probes.plain_http import PlainKind, probe_plain_http
 from tests.unit.tls_servers import closed_port
 
 HOST = "mirror.test"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.rules.findings import Severity, errors
-from fixtures.rules.limitations import parse_version
-from fixtures.rules.registry_config import (
+from mirrorcheck.findings import Severity, errors
+from mirrorcheck.rules.limitations import parse_version
+from mirrorcheck.rules.registry.config import (
     check_config_path,
     lint_config_file,
     lint_config_text,
@@ -18,8 +18,8 @@ from fixtures.rules.registry_config import (
     main,
     read_config,
 )
-from fixtures.rules.registry_schema import SCHEMAS, config_path_for, lookup, schema_for
-from fixtures.rules.yaml_source import YamlReadError
+from mirrorcheck.rules.registry.schema import SCHEMAS, config_path_for, lookup, schema_for
+from mirrorcheck.text.yaml_source import YamlReadError
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "registry_config"
 REFERENCE = CORPUS / "reference.yml"
@@ -485,7 +485,12 @@ def test_main_exits_2_without_arguments(capsys):
 
 def test_module_runs_from_the_command_line():
     result = subprocess.run(
-        [sys.executable, "-m", "fixtures.rules.registry_config", str(CORPUS / "yaml-syntax.yml")],
+        [
+            sys.executable,
+            "-m",
+            "mirrorcheck.rules.registry.config",
+            str(CORPUS / "yaml-syntax.yml"),
+        ],
         capture_output=True,
         text=True,
         cwd=REPO,

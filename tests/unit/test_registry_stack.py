@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.rules.findings import Severity, errors
-from fixtures.rules.registry_config import lint_deployment, load_config, read_config
-from fixtures.rules.registry_stack import lint_stack, load_stack, read_stack, split_image
-from fixtures.rules.yaml_source import YamlReadError
+from mirrorcheck.findings import Severity, errors
+from mirrorcheck.rules.registry.config import lint_deployment, load_config, read_config
+from mirrorcheck.rules.registry.stack import lint_stack, load_stack, read_stack, split_image
+from mirrorcheck.text.yaml_source import YamlReadError
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "registry_config"
 REFERENCE_STACK = CORPUS / "stack-reference.yml"

@@ -7,8 +7,8 @@ import re
 import jsonschema
 import pytest
 
-from fixtures.report import html, terminal
-from fixtures.report.summary import (
+from mirrorcheck.report import html, terminal
+from mirrorcheck.report.summary import (
     EXIT_VERDICTS,
     NODE_FIELDS,
     WELL_KNOWN_FIGURES,
@@ -252,7 +252,7 @@ def test_target_nodes_merge_by_name_across_calls():
 
 
 def test_every_node_field_has_a_rule_for_what_reaches_the_table():
-    from fixtures.report.summary import _NODE_FIELD_ACCEPTS
+    from mirrorcheck.report.summary import _NODE_FIELD_ACCEPTS
 
     assert set(NODE_FIELDS) == set(_NODE_FIELD_ACCEPTS)
     assert {f.name for f in WELL_KNOWN_FIGURES if f.place == "node"} >= set(NODE_FIELDS)

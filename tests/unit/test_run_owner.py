@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from fixtures.targets.lab.labels import owner_of
-from fixtures.targets.lab.sweeper import _owner_alive
+from mirrorcheck.targets.lab.labels import owner_of
+from mirrorcheck.targets.lab.sweeper import _owner_alive
 
 
 def test_this_process_is_alive():

@@ -8,10 +8,10 @@ import ssl
 
 import pytest
 
-from fixtures.probes import tls
-from fixtures.probes.tls import Acceptance, TlsInspection, VersionProbe, inspect_tls
-from fixtures.rules.findings import Severity, errors
-from fixtures.rules.tls_policy import (
+from mirrorcheck.findings import Severity, errors
+from mirrorcheck.probes import tls
+from mirrorcheck.probes.tls import Acceptance, TlsInspection, VersionProbe, inspect_tls
+from mirrorcheck.rules.tls.policy import (
     CODE_CHAIN_INVALID,
     CODE_EXPIRED,
     CODE_EXPIRES_SOON,
@@ -29,7 +29,7 @@ from fixtures.rules.tls_policy import (
     docker_ca_path,
     judge_tls,
 )
-from fixtures.targets.lab.certs import OTHER_HOST, LabCertificates, Variant
+from mirrorcheck.targets.lab.certs import OTHER_HOST, LabCertificates, Variant
 from tests.unit.tls_servers import LocalTlsServer, closed_port
 
 FQDN = "mirror.test"

@@ -6,8 +6,8 @@ import ssl
 
 import pytest
 
-from fixtures.probes import tls
-from fixtures.probes.tls import (
+from mirrorcheck.probes import tls
+from mirrorcheck.probes.tls import (
     Acceptance,
     classify_handshake_error,
     inspect_tls,
@@ -15,7 +15,7 @@ from fixtures.probes.tls import (
     probe_version,
     probe_versions,
 )
-from fixtures.targets.lab.certs import OTHER_HOST, LabCertificates, Variant
+from mirrorcheck.targets.lab.certs import OTHER_HOST, LabCertificates, Variant
 from tests.unit.tls_servers import LocalTlsServer, closed_port
 
 FQDN = "mirror.test"

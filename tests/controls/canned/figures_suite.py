@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.report.plugin import record_target
+from mirrorcheck.pytest_plugin.reports import record_target
 
 ENGINE = "20.10.24+dfsg1"
 MIRROR = "https://mirror.test"
@@ -34,25 +34,29 @@ def described_target(pytestconfig: pytest.Config) -> None:
     )
 
 
-def test_node_daemon_json_keeps_the_mirror(node_name, figures):
+def test_node_daemon_json_keeps_the_mirror(node_name, record_property):
     broken = node_name == "node-3"
     mirrors = [] if broken else [f"{MIRROR}/"]
-    figures("effective_mirrors", mirrors)
-    figures("daemon_json_verdict", "missing comma before registry-mirrors" if broken else "ok")
+    record_property("effective_mirrors", mirrors)
+    record_property(
+        "daemon_json_verdict", "missing comma before registry-mirrors" if broken else "ok"
+    )
     assert not broken, f"{node_name}: daemon.json lost registry-mirrors (recorded failure)"
 
 
-def test_warm_pull_by_tag_costs_no_billable_request(node_name, figures):
-    figures("warm_pull_seconds", 0.25 + int(node_name[-1]) / 100)
-    figures("billable_manifest_gets", 0)
+def test_warm_pull_by_tag_costs_no_billable_request(node_name, record_property):
+    record_property("warm_pull_seconds", 0.25 + int(node_name[-1]) / 100)
+    record_property("billable_manifest_gets", 0)
 
 
-def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(figures):
-    figures("upstream_requests_per_pull", {"node-1": 9, "node-2": 1, "node-3": 1})
-    figures("upstream_blob_gets_per_pull", {"node-1": 6, "node-2": 0, "node-3": 0})
-    figures("upstream_blob_gets_per_digest", {"sha256:aa": 2, "sha256:bb": 2, "sha256:cc": 2})
-    figures("cold_pull_seconds", {"node-1": 1.5})
-    figures("upstream_bytes", 6_291_456)
-    figures("bytes_served_to_nodes", 18_874_368)
-    figures("billable_manifest_gets", 1)
-    figures("billable_without_mirror", 3)
+def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(record_property):
+    record_property("upstream_requests_per_pull", {"node-1": 9, "node-2": 1, "node-3": 1})
+    record_property("upstream_blob_gets_per_pull", {"node-1": 6, "node-2": 0, "node-3": 0})
+    record_property(
+        "upstream_blob_gets_per_digest", {"sha256:aa": 2, "sha256:bb": 2, "sha256:cc": 2}
+    )
+    record_property("cold_pull_seconds", {"node-1": 1.5})
+    record_property("upstream_bytes", 6_291_456)
+    record_property("bytes_served_to_nodes", 18_874_368)
+    record_property("billable_manifest_gets", 1)
+    record_property("billable_without_mirror", 3)

@@ -1,0 +1,114 @@
+"""The ``mirrorcheck`` command: images, clean-up and the file linters, outside pytest.
+
+Usage::
+
+    mirrorcheck images build            # find or build every role's image (CI caches, air gaps)
+    mirrorcheck images list             # which image each role would use, and how it was found
+    mirrorcheck sweep [--all]           # remove leftovers of dead runs (--all: every lab resource)
+    mirrorcheck lint daemon-json FILE... [--mirror-url URL] [--baseline FILE] ...
+    mirrorcheck lint registry-config FILE [--stack FILE] [--registry-version 2.8.2]
+
+Exit codes: 0 fine, 1 findings or failure, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mirrorcheck.targets.lab.images.supply import (
+    ROLES,
+    ImageSupply,
+    ImageSupplyError,
+    engine_or_explain,
+)
+from mirrorcheck.targets.lab.sweeper import leftovers, sweep_all, sweep_stale
+
+
+def _images(args: argparse.Namespace) -> int:
+    try:
+        client = engine_or_explain()
+        overrides = {r: getattr(args, f"{r}_image") for r in ROLES if getattr(args, f"{r}_image")}
+        building = args.action == "build"
+        supply = ImageSupply(
+            client,
+            overrides=overrides,
+            pull_timeout=args.pull_timeout,
+            allow_pull=building,
+            allow_build=building,
+        )
+        missing = 0
+        for role in ROLES:
+            try:
+                resolution = supply.resolve(role)
+            except ImageSupplyError:
+                if building:
+                    raise
+                missing += 1
+                print(f"{role:9} missing  (run `mirrorcheck images build`)")
+                continue
+            print(f"{role:9} {resolution.image}  ({resolution.how})")
+    except ImageSupplyError as error:
+        print(f"mirrorcheck: {error}", file=sys.stderr)
+        return 1
+    return 1 if missing else 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    try:
+        client = engine_or_explain()
+    except ImageSupplyError as error:
+        print(f"mirrorcheck: {error}", file=sys.stderr)
+        return 1
+    removed = sweep_all(client) if args.all else sweep_stale(client)
+    for item in removed:
+        print(f"removed {item}")
+    remaining = leftovers(client)
+    if remaining:
+        print(f"still there (owned by live runs): {', '.join(remaining)}")
+    return 0
+
+
+def _lint(args: argparse.Namespace, rest: list[str]) -> int:
+    if args.what == "daemon-json":
+        from mirrorcheck.rules.daemon_json import assess as daemon_json
+
+        return daemon_json.main(rest)
+    from mirrorcheck.rules.registry import config as registry_config
+
+    return registry_config.main(rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mirrorcheck", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    images = commands.add_parser("images", help="find or build the lab's images")
+    images.add_argument("action", choices=["build", "list"])
+    for role in ROLES:
+        images.add_argument(
+            f"--{role}-image", default="", help=f"use this image for the {role} role"
+        )
+    images.add_argument("--pull-timeout", type=float, default=30.0, help="bound on each pull (s)")
+    sweep = commands.add_parser("sweep", help="remove lab containers, networks and volumes")
+    sweep.add_argument("--all", action="store_true", help="also those of runs still alive")
+    lint = commands.add_parser(
+        "lint", help="lint a daemon.json or a registry config", add_help=False
+    )
+    lint.add_argument("what", choices=["daemon-json", "registry-config"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "lint":
+        return _lint(args, rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "images":
+        return _images(args)
+    return _sweep(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

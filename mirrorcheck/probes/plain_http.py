@@ -1,0 +1,165 @@
+"""What answers in plain HTTP where only TLS should: a refusal, a redirect, or a registry.
+
+One request per call, redirects not followed, bounded by a timeout. The URL
+keeps the mirror's name (``Host`` header) while the TCP connection may go to
+another address, like ``curl --resolve``. No verdict is made here: a check
+decides which answers it accepts.
+
+Usage::
+
+    from mirrorcheck.probes.plain_http import probe_plain_http
+
+    answer = probe_plain_http("mirror.test", "/v2/", address="172.18.0.4")        # port 80
+    answer.kind                 # PlainKind.REDIRECT
+    answer.redirects_to_https   # True: Location is https://mirror.test/v2/
+    answer.serves_registry      # False
+
+    probe_plain_http("mirror.test", "/v2/", address="172.18.0.4", port=5000).kind
+    # PlainKind.REFUSED: nothing listens on the registry's plain port there
+    answer.describe()           # one line for a failure message
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from mirrorcheck.probes.http import make_session
+
+DEFAULT_TIMEOUT = 5.0
+
+# distribution sets this header on every answer, errors included
+# (registry/handlers/app.go; distribution docs "API Version Check").
+API_VERSION_HEADER = "Docker-Distribution-API-Version"
+CONTENT_DIGEST_HEADER = "Docker-Content-Digest"
+
+
+class PlainKind(str, enum.Enum):
+    """What came back from the plain-HTTP request."""
+
+    REFUSED = "refused"  # TCP connection refused (or reset before any answer)
+    TIMEOUT = "timeout"  # no connection or no answer in time (e.g. a firewall dropping)
+    NOT_HTTP = "not-http"  # something answered, but not HTTP (a TLS port, say)
+    REDIRECT = "redirect"  # 3xx with a Location
+    HTTP = "http"  # any other HTTP answer
+
+
+@dataclass(frozen=True)
+class PlainHttpAnswer:
+    """The outcome of one plain-HTTP request to ``url`` at ``address:port``."""
+
+    url: str
+    address: str
+    port: int
+    kind: PlainKind
+    status: int | None = None
+    location: str = ""
+    api_version: str = ""  # the Docker-Distribution-API-Version header, if any
+    content_digest: str = ""  # the Docker-Content-Digest header, if any
+    size: int = 0  # bytes of body read
+    detail: str = ""
+
+    @property
+    def reachable(self) -> bool:
+        """Something answered in HTTP."""
+        return self.kind in (PlainKind.REDIRECT, PlainKind.HTTP)
+
+    @property
+    def redirects_to_https(self) -> bool:
+        return self.kind is PlainKind.REDIRECT and urlsplit(self.location).scheme == "https"
+
+    @property
+    def serves_registry(self) -> bool:
+        """The answer is the registry's own: its headers, or a success on a Registry API path.
+
+        A registry's 401 or 404 counts too: it proves the registry is reachable
+        in plain text, and credentials or content would travel the same way.
+        """
+        if self.kind is not PlainKind.HTTP:
+            return False
+        if self.api_version or self.content_digest:
+            return True
+        # A proxy stripping the registry's headers still serves its content.
+        return self.status is not None and 200 <= self.status < 300
+
+    def describe(self) -> str:
+        """One line: what was asked, where, and what came back."""
+        where = f"{self.url} (at {self.address}:{self.port})"
+        if self.kind is PlainKind.REDIRECT:
+            return f"{where}: HTTP {self.status} redirect to {self.location or '(no Location)'}"
+        if self.kind is PlainKind.HTTP:
+            extra = "".join(
+                f", {name}: {value}"
+                for name, value in (
+                    (API_VERSION_HEADER, self.api_version),
+                    (CONTENT_DIGEST_HEADER, self.content_digest),
+                )
+                if value
+            )
+            return f"{where}: HTTP {self.status}, {self.size} bytes{extra}"
+        return f"{where}: {self.kind.value} ({self.detail})"
+
+
+def _classify_error(error: requests.RequestException) -> tuple[PlainKind, str]:
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, requests.Timeout):
+        return PlainKind.TIMEOUT, text
+    if isinstance(error, requests.ConnectionError):
+        lowered = str(error).lower()
+        if "refused" in lowered or "reset by peer" in lowered:
+            return PlainKind.REFUSED, text
+        if "timed out" in lowered:
+            return PlainKind.TIMEOUT, text
+        # BadStatusLine, RemoteDisconnected...: the peer spoke, but not HTTP.
+        return PlainKind.NOT_HTTP, text
+    return PlainKind.NOT_HTTP, text
+
+
+def probe_plain_http(
+    host: str,
+    path: str = "/v2/",
+    *,
+    address: str | None = None,
+    port: int = 80,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_body: int = 1 << 20,
+) -> PlainHttpAnswer:
+    """``GET http://host:port/path`` (sent to ``address`` if given), redirects not followed.
+
+    At most ``max_body`` bytes of the body are read: enough to tell content
+    from an error page without downloading a layer.
+    """
+    netloc = host if port == 80 else f"{host}:{port}"
+    url = f"http://{netloc}{path}"
+    target = address or host
+    session = make_session(resolve={f"{host}:{port}": f"{target}:{port}"})
+    try:
+        with session.get(url, allow_redirects=False, stream=True, timeout=timeout) as response:
+            size = 0
+            for chunk in response.iter_content(64 << 10):
+                size += len(chunk)
+                if size >= max_body:
+                    break
+            headers = response.headers
+            status = response.status_code
+            location = headers.get("Location", "")
+            kind = PlainKind.REDIRECT if 300 <= status < 400 and location else PlainKind.HTTP
+            return PlainHttpAnswer(
+                url=url,
+                address=target,
+                port=port,
+                kind=kind,
+                status=status,
+                location=location,
+                api_version=headers.get(API_VERSION_HEADER, ""),
+                content_digest=headers.get(CONTENT_DIGEST_HEADER, ""),
+                size=size,
+            )
+    except requests.RequestException as error:
+        kind, detail = _classify_error(error)
+        return PlainHttpAnswer(url=url, address=target, port=port, kind=kind, detail=detail)
+    finally:
+        session.close()

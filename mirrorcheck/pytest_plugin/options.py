@@ -1,0 +1,147 @@
+"""The pytest wiring: options, the run's settings and id, collection order, the final sweep.
+
+Registered through the ``pytest11`` entry point ``mirrorcheck``. It defines no
+fixtures: those live in the checkout's ``fixtures/`` folder and read what this
+module stashes (``settings_of(config)``, ``run_id_of(config)``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from mirrorcheck.settings import OPTIONS, Settings
+from mirrorcheck.targets.lab.images.supply import ImageSupplyError, engine_or_explain
+from mirrorcheck.targets.lab.labels import new_run_id
+from mirrorcheck.targets.lab.sweeper import sweep_run
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+LAB_USED_KEY = pytest.StashKey[bool]()
+RUN_ID_KEY = pytest.StashKey[str]()
+HERMETIC_ONLY = (
+    "hermetic_only: proves something only the hermetic lab can show; skipped in live mode"
+)
+
+# A check that uses none of these reads the files under test only (lints, the daemon.json reader).
+DEPLOYMENT_FIXTURES = frozenset({"deployment", "lab", "docker_client"})
+
+
+def in_ci() -> bool:
+    """Whether this run is a CI job (``CI`` set to 1/true/yes, as CI services do)."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def fail_or_skip(message: str) -> None:
+    """In CI a missing prerequisite is a failure; elsewhere the project's own tests may skip."""
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The run's ``Settings``, built once in ``pytest_configure``."""
+    return config.stash[SETTINGS_KEY]
+
+
+def run_id_of(config: pytest.Config) -> str:
+    """The run's id, shared by xdist's controller and workers (labels, sweeps)."""
+    return config.stash[RUN_ID_KEY]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mirrorcheck", "mirrorcheck: registry mirror verification")
+    for option in OPTIONS:
+        help_text = f"{option.help} [env {option.env}]"
+        if option.default not in (None, False):
+            help_text += f" (default: {option.default})"
+        if option.kind == "flag":
+            group.addoption(
+                f"--{option.name}", dest=option.dest, action="store_true", help=help_text
+            )
+        elif option.kind == "list":
+            group.addoption(f"--{option.name}", dest=option.dest, action="append", help=help_text)
+        else:
+            group.addoption(f"--{option.name}", dest=option.dest, default=None, help=help_text)
+
+
+def configure_settings(config: pytest.Config) -> Settings:
+    """The run's ``Settings`` from its options, built once; a usage error names each fix."""
+    if SETTINGS_KEY in config.stash:
+        return config.stash[SETTINGS_KEY]
+    given = {option.name: config.getoption(option.dest) for option in OPTIONS}
+    try:
+        settings = Settings.from_mapping(given, rootdir=config.rootpath)
+    except (ValueError, TypeError) as error:
+        raise pytest.UsageError(f"mirrorcheck: {error}") from None
+    problems = settings.problems()
+    if problems:
+        raise pytest.UsageError("mirrorcheck: " + "\nmirrorcheck: ".join(problems))
+    config.stash[SETTINGS_KEY] = settings
+    return settings
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", HERMETIC_ONLY)
+    configure_settings(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        config.stash[RUN_ID_KEY] = workerinput["testrunuid"]
+        return
+    # xdist hands its --testrunuid to every worker: one id labels the whole run.
+    run_id = getattr(config.option, "testrunuid", None) or new_run_id()
+    if hasattr(config.option, "testrunuid"):
+        config.option.testrunuid = run_id
+    config.stash[RUN_ID_KEY] = run_id
+    # CI runners stop jobs with SIGTERM: turn it into the Ctrl-C path, which
+    # tears the lab down, instead of dying with containers left running.
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Backstop after the fixtures' own teardown: nothing of this run may remain."""
+    if getattr(config, "workerinput", None) is not None or RUN_ID_KEY not in config.stash:
+        return
+    if not config.stash.get(LAB_USED_KEY, False):
+        return
+    try:
+        client = engine_or_explain()
+    except ImageSupplyError:
+        return
+    sweep_run(client, config.stash[RUN_ID_KEY])
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test id per node: ``[node-1]``, ``[node-2]``, ... so a report shows which is wrong."""
+    if "node_name" in metafunc.fixturenames:
+        settings = settings_of(metafunc.config)
+        # Live mode without --node stopped earlier, in Settings.problems().
+        if settings.live:
+            names = settings.live_nodes
+        else:
+            names = [f"node-{i}" for i in range(1, settings.node_count + 1)]
+        metafunc.parametrize("node_name", names, scope="session")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Checks of the files alone run first: a broken file fails in a second, before the lab.
+
+    In live mode a check marked ``hermetic_only`` is skipped, saying why.
+    """
+    items.sort(key=lambda item: bool(DEPLOYMENT_FIXTURES & set(getattr(item, "fixturenames", ()))))
+    if settings_of(config).live:
+        skip = pytest.mark.skip(
+            reason="needs the hermetic lab (its upstream and the mirror's internals): live mode "
+            "cannot see them; run without --mirror-url to check this against your files"
+        )
+        for item in items:
+            if item.get_closest_marker("hermetic_only"):
+                item.add_marker(skip)

@@ -1,0 +1,100 @@
+"""The short block the terminal ends with: verdict, single-fetch figures, billable requests saved.
+
+Pure: lines of text from the summary document; the plugin writes them.
+
+Usage::
+
+    for line, colour in summary_block(document):
+        terminalreporter.write_line(line, **{colour: True} if colour else {})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mirrorcheck.report.html import VERDICT_TEXT
+
+MAX_LISTED_FAILURES = 10
+
+
+def _short(check_id: str) -> str:
+    return check_id.rsplit("::", 1)[-1]
+
+
+def _pull_line(series: Mapping) -> str:
+    counts = [p["upstream_requests"] for p in series["pulls"]]
+    first, rest = counts[0], counts[1:]
+    text = f"upstream requests per pull {', '.join(str(c) for c in counts)}"
+    if rest:
+        text += f" (first pull {first}, later pulls at most {max(rest)})"
+    return f"  single fetch, {_short(series['check'])}: {text}"
+
+
+def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
+    """``(line, colour)`` pairs; colour is a terminal markup name (red, green, yellow) or None."""
+    verdict = document["verdict"]
+    colour = {"passed": "green", "failed": "red", "internal_error": "red"}.get(verdict, "yellow")
+    counts = document["counts"]
+    tally = ", ".join(
+        f"{counts[k]} {k}"
+        for k in ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
+        if counts.get(k)
+    )
+    lines: list[tuple[str, str | None]] = [
+        (
+            f"mirrorcheck {VERDICT_TEXT.get(verdict, verdict)}: {document['target']['name']} "
+            f"(exit code {document['exit_code']}; {tally or 'no checks ran'})",
+            colour,
+        )
+    ]
+    failed = document["failed_checks"]
+    for check in failed[:MAX_LISTED_FAILURES]:
+        lines.append((f"  failed: {check}", "red"))
+    if len(failed) > MAX_LISTED_FAILURES:
+        lines.append((f"  ... and {len(failed) - MAX_LISTED_FAILURES} more", "red"))
+    for series in document["pulls"]:
+        lines.append((_pull_line(series), None))
+    for each in document["single_fetch"]:
+        lines.append(
+            (
+                f"  upstream GETs per blob, {_short(each['check'])}: at most "
+                f"{each['max_upstream_gets_per_blob']} ({each['blobs']} blobs)",
+                None,
+            )
+        )
+    if not document["pulls"] and not document["single_fetch"]:
+        lines.append(("  single fetch: not measured in this run", None))
+    totals = document["totals"]
+    run = totals.get("whole_run")
+    if run:
+        lines.append(
+            (
+                f"  Docker Hub billable requests, whole run: {run['billable_with_mirror']} with "
+                f"the mirror, {run['billable_without_mirror']} without: "
+                f"{run['billable_saved']} saved",
+                None,
+            )
+        )
+    elif totals["billable_saved"] is not None:
+        lines.append(
+            (
+                f"  Docker Hub billable requests: {totals['billable_with_mirror']} with the "
+                "mirror, "
+                f"{totals['billable_without_mirror']} without: {totals['billable_saved']} saved",
+                None,
+            )
+        )
+    elif totals["billable_manifest_gets"] is not None:
+        lines.append(
+            (
+                f"  Docker Hub billable requests sent upstream: {totals['billable_manifest_gets']} "
+                "(saved: not measured, no check recorded billable_without_mirror)",
+                None,
+            )
+        )
+    else:
+        lines.append(("  Docker Hub billable requests: not measured in this run", None))
+    reports = document.get("reports") or {}
+    if reports:
+        lines.append(("  reports: " + ", ".join(reports.values()), None))
+    return lines

@@ -1,0 +1,295 @@
+"""A strict reader for Docker's daemon.json, and the rules a registry-mirror rollout needs.
+
+It reads the file the way dockerd does, and stricter where dockerd silently
+surprises (duplicate keys, flag names used as keys, trailing data): every
+judgement is a :class:`~mirrorcheck.findings.Finding` with file, line,
+column, the offending line and a caret under the column.
+
+Usage::
+
+    from mirrorcheck.rules.daemon_json.assess import read_daemon_json, assess, effective_mirrors
+
+    doc = read_daemon_json("/etc/docker/daemon.json", engine="20.10")
+    result = assess(doc, mirror_url="https://mirror.example.com")
+    for finding in result.findings:
+        print(finding.render())
+    result.accepted          # no error findings
+    result.dockerd_starts    # what dockerd 20.10 would do with this file
+    effective_mirrors(doc)   # ['https://mirror.example.com/'], as `docker info` shows
+
+From a shell or as a pre-commit hook::
+
+    python -m mirrorcheck.rules.daemon_json.assess /etc/docker/daemon.json \\
+        --mirror-url https://mirror.example.com --baseline daemon.json.orig
+
+    # .pre-commit-config.yaml
+    - repo: local
+      hooks:
+        - id: daemon-json
+          name: daemon.json
+          entry: python -m mirrorcheck.rules.daemon_json.assess --mirror-url https://mirror.example.com
+          language: system
+          files: daemon\\.json$
+
+It exits 1 when a finding is an error, 2 on a usage error or an unreadable
+file (one line on stderr naming the fix), 0 otherwise.
+
+Positions are 1-based lines and columns (in characters; a BOM is not
+counted). A syntax error is placed where the parser notices it: for the
+classic missing comma after ``"signature-verification": false`` that is the
+start of the next key, the one that lacks a comma before it; the excerpt also
+shows the line before, and the fix names the line and column where the comma
+belongs.
+
+Where the reader and dockerd part ways on purpose, :data:`DOCKERD_DIFFERENCES`
+says so, code by code. Values are type-checked for every key, but only
+``registry-mirrors`` and ``insecure-registries`` are checked further: dockerd
+also refuses e.g. a bad IP under ``dns`` or an unknown ``log-driver``, which
+this reader does not know.
+
+Sources (moby/moby): ``daemon/config/config.go`` (getConflictFreeConfiguration,
+findConfigurationConflicts), ``registry/config.go`` (ValidateMirror,
+LoadMirrors, LoadInsecureRegistries), ``registry/service_v2.go``
+(lookupV2Endpoints). The key table is :mod:`mirrorcheck.rules.daemon_json.keys`.
+
+This module is the public face; the work is done by one module per job, and
+every name here stays importable from here:
+
+- :mod:`mirrorcheck.text.json_positions`: JSON with positions, syntax errors
+  with a fix, duplicate keys, the caret excerpt (knows nothing of Docker);
+- :mod:`mirrorcheck.rules.daemon_json.reader`: bytes to :class:`DaemonJson`, with
+  what dockerd makes of the encoding, an empty file, trailing data;
+- :mod:`mirrorcheck.rules.daemon_json.key_rules`: keys per engine, value types,
+  keys also given as dockerd flags;
+- :mod:`mirrorcheck.rules.daemon_json.mirrors`: registry-mirrors and
+  insecure-registries (URLs parsed as Go's net/url does), the expected
+  mirror, :func:`effective_mirrors`;
+- :mod:`mirrorcheck.rules.daemon_json.baseline`: :func:`check_baseline`;
+- :mod:`mirrorcheck.rules.daemon_json.codes`: :data:`FINDING_CODES` and
+  :data:`DOCKERD_DIFFERENCES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mirrorcheck.findings import Finding, Severity
+from mirrorcheck.rules.daemon_json import keys
+from mirrorcheck.rules.daemon_json.baseline import check_baseline
+from mirrorcheck.rules.daemon_json.codes import (
+    DOCKERD_DIFFERENCES,
+    FINDING_CODES,
+    DockerdDifference,
+)
+from mirrorcheck.rules.daemon_json.key_rules import check_flag_conflicts, check_keys
+from mirrorcheck.rules.daemon_json.keys import EngineVersion
+from mirrorcheck.rules.daemon_json.mirrors import (
+    MIRROR_PATH_FROM,
+    PLACEHOLDER,
+    ExpectedMirror,
+    check_mirrors,
+    effective_mirrors,
+    missing_mirror,
+    normalise_mirror,
+)
+from mirrorcheck.rules.daemon_json.reader import (
+    DEFAULT_ENGINE,
+    STRICT_FROM,
+    DaemonJson,
+    Issue,
+    parse_daemon_json,
+    read_daemon_json,
+)
+from mirrorcheck.text.json_positions import JsonMember, JsonNode
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "DOCKERD_DIFFERENCES",
+    "FINDING_CODES",
+    "MIRROR_PATH_FROM",
+    "PLACEHOLDER",
+    "STRICT_FROM",
+    "Assessment",
+    "DaemonJson",
+    "DockerdDifference",
+    "JsonMember",
+    "JsonNode",
+    "assess",
+    "check_baseline",
+    "check_daemon_json",
+    "check_file",
+    "effective_mirrors",
+    "main",
+    "normalise_mirror",
+    "parse_daemon_json",
+    "read_daemon_json",
+]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the rules found in one daemon.json, and what dockerd would do with it."""
+
+    findings: list[Finding]
+    dockerd_starts: bool
+    engine: EngineVersion
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def accepted(self) -> bool:
+        """True when no finding is an error."""
+        return not self.errors
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+
+def assess(
+    doc: DaemonJson,
+    *,
+    mirror_url: str | None = None,
+    allow_keys: Iterable[str] = (),
+    allow_other_mirrors: bool = False,
+    baseline: DaemonJson | None = None,
+    dockerd_flags: Sequence[str] = (),
+    mirror_ips: Iterable[str] = (),
+) -> Assessment:
+    """Every rule on ``doc``.
+
+    ``mirror_url``: the mirror that must be configured, a URL or ``host[:port]``
+    (ValueError if it is the guide's placeholder). ``allow_keys``: keys a fork
+    of dockerd accepts (e.g. ``signature-verification``). ``allow_other_mirrors``:
+    other mirrors may come first. ``baseline``: the file before the change; the
+    new one must only add or change ``registry-mirrors``. ``dockerd_flags``: the
+    flags dockerd is started with (``["-H", "fd://", "--containerd=..."]``).
+    ``mirror_ips``: addresses the mirror's name resolves to on the node.
+    """
+    expected = ExpectedMirror.parse(mirror_url) if mirror_url else None
+    issues = doc.issues
+    document = doc.document
+    if document is not None:
+        issues += check_keys(doc, allow_keys)
+        issues += check_flag_conflicts(doc, dockerd_flags)
+        issues += check_mirrors(
+            doc, expected, allow_other_mirrors=allow_other_mirrors, mirror_ips=mirror_ips
+        )
+    elif expected is not None and doc.readable and not any(i.dockerd_refuses for i in issues):
+        issues.append(Issue(missing_mirror(doc, expected, None), False))
+    if baseline is not None:
+        issues.extend(Issue(f, False) for f in check_baseline(baseline, doc))
+    issues.sort(key=lambda i: (i.finding.line is None, i.finding.line or 0, i.finding.column or 0))
+    return Assessment(
+        findings=[issue.finding for issue in issues],
+        dockerd_starts=doc.readable and not any(issue.dockerd_refuses for issue in issues),
+        engine=doc.engine,
+    )
+
+
+def check_daemon_json(doc: DaemonJson, **options: Any) -> list[Finding]:
+    """The findings of :func:`assess` (same keyword options)."""
+    return assess(doc, **options).findings
+
+
+def check_file(
+    path: str, engine: str | EngineVersion = DEFAULT_ENGINE, **options: Any
+) -> list[Finding]:
+    """Read ``path`` and return every finding; ``baseline`` may be a path here."""
+    baseline = options.pop("baseline", None)
+    if isinstance(baseline, str):
+        baseline = read_daemon_json(baseline, engine)
+    return assess(read_daemon_json(path, engine), baseline=baseline, **options).findings
+
+
+def _one_line(finding: Finding) -> str:
+    text = f"{finding.location}: {finding.severity.value} [{finding.code}] {finding.message}"
+    return f"{text}; fix: {finding.fix}" if finding.fix else text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check daemon.json files; exit 1 on errors, 0 otherwise, 2 on usage errors."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mirrorcheck.rules.daemon_json.assess",
+        description="Check Docker daemon.json files for a registry-mirror rollout.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="daemon.json files to check")
+    parser.add_argument(
+        "--mirror-url",
+        metavar="URL",
+        help="the mirror that must be configured (URL or host[:port])",
+    )
+    parser.add_argument(
+        "--allow-daemon-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="accept a key upstream dockerd refuses (e.g. signature-verification on forks)",
+    )
+    parser.add_argument(
+        "--allow-other-mirrors", action="store_true", help="other mirrors may come first"
+    )
+    parser.add_argument("--baseline", metavar="FILE", help="the file before the change")
+    parser.add_argument(
+        "--engine-version",
+        default=str(DEFAULT_ENGINE),
+        metavar="X.Y",
+        help="target Docker Engine (default 20.10)",
+    )
+    parser.add_argument(
+        "--dockerd-flag",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="a flag dockerd is started with, e.g. --dockerd-flag=-H (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        engine = EngineVersion.parse(args.engine_version)
+    except ValueError as error:
+        parser.error(str(error))
+    if engine < keys.OLDEST:
+        parser.error(f"--engine-version {engine}: the key table starts at {keys.OLDEST}")
+    if args.mirror_url:
+        try:
+            ExpectedMirror.parse(args.mirror_url)
+        except ValueError as error:
+            parser.error(f"--mirror-url: {error}")
+    baseline = None
+    unreadable = False
+    if args.baseline:
+        baseline = read_daemon_json(args.baseline, engine)
+        if not baseline.readable:
+            print(_one_line(baseline.findings[0]), file=sys.stderr)
+            return 2
+    failed = False
+    for path in args.files:
+        doc = read_daemon_json(path, engine)
+        if not doc.readable:
+            print(_one_line(doc.findings[0]), file=sys.stderr)
+            unreadable = True
+            continue
+        result = assess(
+            doc,
+            mirror_url=args.mirror_url,
+            allow_keys=args.allow_daemon_key,
+            allow_other_mirrors=args.allow_other_mirrors,
+            baseline=baseline,
+            dockerd_flags=args.dockerd_flag,
+        )
+        for finding in result.findings:
+            print(finding.render())
+        failed = failed or not result.accepted
+    if unreadable:
+        return 2
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,402 @@
+"""One object holding every setting of a run, from command-line options and the environment.
+
+Each option has an environment-variable fallback (``--nodes`` / ``MIRRORCHECK_NODES``),
+so CI jobs can configure a run without changing its command line. The option
+table below is the single place options are declared; the pytest plugin adds
+them from it and builds ``Settings`` from the parsed values.
+
+Usage (outside pytest)::
+
+    from mirrorcheck.settings import Settings
+
+    settings = Settings.from_mapping({"nodes": "2"}, rootdir=Path.cwd())
+    settings.node_count              # 2
+    settings.daemon_json_bytes()     # the file under test (default: the packaged example)
+    settings.report_dir              # <rootdir>/reports unless --report-dir says otherwise
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+# The reference deployment ships inside the package (mirrorcheck/examples links to the
+# checkout's examples/ folder; package data in pyproject.toml), so an installed mirrorcheck has it.
+EXAMPLES = Path(str(resources.files("mirrorcheck") / "examples"))
+DEFAULT_FQDN = "mirror.test"
+REPORT_DIR_NAME = "reports"
+
+
+# Faults the lab can inject, each standing for a real deployment mistake.
+LAB_FAULTS = {
+    "cert-other-host": "the proxy presents a certificate for another host name",
+    "cert-expired": "the proxy presents an expired certificate",
+    "cert-expires-soon": "the proxy's certificate has a few days left",
+    "cert-untrusted-ca": "the proxy's certificate comes from a CA the nodes do not trust",
+    "proxy-plaintext": "the proxy also serves the registry over plain HTTP",
+    "node-without-ca": "the last node lacks the CA in /etc/docker/certs.d",
+    "mirror-storage-ephemeral": "the mirror's storage is not on a volume (lost on restart)",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """A command-line option with its environment variable, default and help."""
+
+    name: str  # without the leading dashes
+    help: str
+    default: object = None
+    kind: str = "str"  # str | int | float | flag | list
+
+    @property
+    def env(self) -> str:
+        return "MIRRORCHECK_" + self.name.upper().replace("-", "_")
+
+    @property
+    def dest(self) -> str:
+        return "mirrorcheck_" + self.name.replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    # What is under test
+    Option(
+        "registry-config", "the mirror's registry config.yml", str(EXAMPLES / "registry-config.yml")
+    ),
+    Option(
+        "daemon-json", "each node's /etc/docker/daemon.json", str(EXAMPLES / "daemon.after.json")
+    ),
+    Option(
+        "daemon-json-baseline",
+        "daemon.json as it was before the change (the new one must only add registry-mirrors)",
+        str(EXAMPLES / "daemon.before.json"),
+    ),
+    Option(
+        "stack-file",
+        "the registry's swarm stack / compose file",
+        str(EXAMPLES / "registry-stack.yml"),
+    ),
+    Option("mirror-fqdn", "the mirror's host name (default: from daemon.json, else mirror.test)"),
+    Option("nodes", "how many Docker nodes the lab starts", 3, "int"),
+    # A live deployment (post-deploy smoke check): nothing hermetic is started
+    Option(
+        "mirror-url", "check this live mirror (e.g. https://mirror.example.com) instead of a lab"
+    ),
+    Option(
+        "node",
+        "a live node: local, ssh://user@host[:port], docker://container (repeatable)",
+        None,
+        "list",
+    ),
+    Option("ca-file", "CA bundle to trust for the live mirror (default: the system store)"),
+    Option("mirror-address", "reach the live mirror at HOST:PORT, like curl --resolve"),
+    Option(
+        "mirror-debug-url", "the live registry's debug server, for its counters (http://host:5001)"
+    ),
+    Option("mirror-storage", "the live mirror's storage folder, e.g. ssh://host/var/data/registry"),
+    Option(
+        "registry-version", "the live registry's version (e.g. 2.8.3), for its known limitations"
+    ),
+    Option(
+        "probe-image", "the Docker Hub image live nodes pull through the mirror", "busybox:latest"
+    ),
+    Option(
+        "max-pulls",
+        "pulls a live run may make against Docker Hub's budget (default: 2 per node)",
+        None,
+        "int",
+    ),
+    # Images
+    Option("registry-image", "image for the registry role (upstream and mirror)"),
+    Option("node-image", "image for the Docker-in-Docker node role"),
+    Option("proxy-image", "image for the TLS proxy role"),
+    # Judgement
+    # pytest owns --strict; mirrorcheck honours it too (see plugin.py).
+    Option(
+        "strict-limitations",
+        "treat every known limitation of the mirror software as a failure (also: --strict)",
+        False,
+        "flag",
+    ),
+    Option(
+        "strict-single-fetch",
+        "demand one upstream fetch per blob even for concurrent cold pulls",
+        False,
+        "flag",
+    ),
+    Option("max-fetches-per-blob", "upstream GETs allowed per blob on one cold pull", None, "int"),
+    Option("allow-daemon-key", "accept this extra daemon.json key (repeatable)", None, "list"),
+    Option(
+        "allow-other-mirrors", "the mirror need not be first in registry-mirrors", False, "flag"
+    ),
+    Option("min-cert-days", "days a certificate must still be valid", 14, "int"),
+    # Faults injected into the hermetic lab, to watch a check fail (negative controls)
+    Option(
+        "lab-fault",
+        "break the hermetic lab on purpose (repeatable): " + ", ".join(LAB_FAULTS),
+        None,
+        "list",
+    ),
+    # Reports
+    Option(
+        "report-dir",
+        "where junit.xml, summary.json and report.html go (default: reports/ under pytest's "
+        "rootdir, or under the current directory)",
+    ),
+)
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def _convert(option: Option, value: object) -> object:
+    if value is None or value == "":
+        return option.default if option.kind != "list" else []
+    if option.kind in ("int", "float"):
+        try:
+            return int(value) if option.kind == "int" else float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise SettingsError(
+                f"--{option.name} (or {option.env}) must be a number, not {value!r}"
+            ) from None
+    if option.kind == "flag":
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    if option.kind == "list":
+        return list(value) if isinstance(value, list | tuple) else str(value).split(",")
+    return str(value)
+
+
+def resolve_value(option: Option, given: object) -> object:
+    """The option's value: the command line, else its environment variable, else the default."""
+    if given not in (None, "", [], False):
+        return _convert(option, given)
+    return _convert(option, os.environ.get(option.env))
+
+
+def first_mirror_host(daemon_json: bytes) -> str | None:
+    """The host of the first registry-mirrors entry, if the file names a real one."""
+    try:
+        mirrors = json.loads(daemon_json.decode("utf-8-sig")).get("registry-mirrors") or []
+        host = urlsplit(str(mirrors[0])).hostname
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return None
+    if not host or "<" in str(mirrors[0]):
+        return None  # an unfilled placeholder
+    return host
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of one run. Paths are absolute; values are converted."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    explicit: frozenset[str] = frozenset()  # options given on the command line or by env
+    rootdir: Path = field(default_factory=Path.cwd)  # pytest's rootdir, else the current dir
+
+    @classmethod
+    def from_mapping(
+        cls, given: dict[str, object] | None = None, rootdir: Path | None = None
+    ) -> Settings:
+        """Settings from option values by name (``{"nodes": "2"}``), then the environment.
+
+        ``rootdir`` (pytest's rootdir; default: the current directory) holds the
+        default ``reports/``. Raises ``SettingsError`` for a value of the wrong kind.
+        """
+        given = given or {}
+        explicit = frozenset(
+            o.name
+            for o in OPTIONS
+            if given.get(o.name) not in (None, "", [], False) or os.environ.get(o.env)
+        )
+        values = {o.name: resolve_value(o, given.get(o.name)) for o in OPTIONS}
+        return cls(values, explicit, (rootdir or Path.cwd()).resolve())
+
+    def problems(self) -> list[str]:
+        """What makes this run impossible before anything starts, each with its fix."""
+        found = []
+        for name in ("registry-config", "daemon-json", "daemon-json-baseline", "stack-file"):
+            value = self.values[name]
+            if value and self.file_to_check(name) and not Path(str(value)).is_file():
+                option = OPTIONS_BY_NAME[name]
+                found.append(
+                    f"--{name} {value}: no such file. Fix: point --{name} (or {option.env}) "
+                    "at the file, or leave it out for the reference example"
+                )
+        try:
+            self.lab_faults  # noqa: B018 - validates the names
+        except SettingsError as error:
+            found.append(str(error))
+        if self.live and not self.live_nodes:
+            found.append(
+                "live mode (--mirror-url) needs the nodes to check. Fix: add --node URL for each "
+                "(local, ssh://user@host[:port], docker://container)"
+            )
+        if not self.live and self.node_count < 1:
+            found.append("--nodes must be at least 1")
+        return found
+
+    def file_to_check(self, name: str) -> bool:
+        """Whether the file option ``name`` names a file of the deployment under test.
+
+        In the lab the example files are the deployment by default. Live, the
+        deployment is what runs out there: an example file says nothing about
+        it, so only files the user named are checked.
+        """
+        return not self.live or name in self.explicit
+
+    @property
+    def registry_config_path(self) -> Path:
+        return Path(str(self.values["registry-config"])).resolve()
+
+    @property
+    def daemon_json_path(self) -> Path:
+        return Path(str(self.values["daemon-json"])).resolve()
+
+    @property
+    def daemon_json_baseline_path(self) -> Path | None:
+        value = self.values["daemon-json-baseline"]
+        return Path(str(value)).resolve() if value else None
+
+    @property
+    def stack_file_path(self) -> Path | None:
+        value = self.values["stack-file"]
+        return Path(str(value)).resolve() if value else None
+
+    @property
+    def node_count(self) -> int:
+        return int(self.values["nodes"])  # type: ignore[arg-type]
+
+    @property
+    def image_overrides(self) -> dict[str, str]:
+        return {
+            role: str(self.values[f"{role}-image"])
+            for role in ("registry", "node", "proxy")
+            if self.values[f"{role}-image"]
+        }
+
+    @property
+    def live(self) -> bool:
+        """Live mode: a real mirror URL was given, so no lab is started."""
+        return bool(self.values["mirror-url"])
+
+    @property
+    def live_nodes(self) -> list[str]:
+        return [str(n) for n in self.values["node"] or [] if str(n).strip()]
+
+    @property
+    def lab_faults(self) -> list[str]:
+        faults = [str(f).strip() for f in self.values["lab-fault"] or [] if str(f).strip()]
+        unknown = [f for f in faults if f not in LAB_FAULTS]
+        if unknown:
+            raise SettingsError(
+                f"unknown --lab-fault {', '.join(unknown)}. Fix: use one of {', '.join(LAB_FAULTS)}"
+            )
+        return faults
+
+    @property
+    def report_dir(self) -> Path:
+        """--report-dir, else ``reports/`` under the rootdir."""
+        given = self.values["report-dir"]
+        return Path(str(given)).resolve() if given else self.rootdir / REPORT_DIR_NAME
+
+    # -- a typed attribute per remaining option ------------------------------------
+
+    def _text(self, name: str) -> str | None:
+        value = self.values[name]
+        return str(value) if value not in (None, "") else None
+
+    def _int(self, name: str) -> int | None:
+        value = self.values[name]
+        return int(value) if value is not None else None  # type: ignore[call-overload]
+
+    @property
+    def mirror_url(self) -> str | None:
+        """--mirror-url as given, without trailing slash; None in hermetic mode."""
+        value = self._text("mirror-url")
+        return value.strip().rstrip("/") if value else None
+
+    @property
+    def mirror_address(self) -> str | None:
+        return self._text("mirror-address")
+
+    @property
+    def ca_file(self) -> str | None:
+        return self._text("ca-file")
+
+    @property
+    def mirror_debug_url(self) -> str | None:
+        value = self._text("mirror-debug-url")
+        return value.rstrip("/") if value else None
+
+    @property
+    def mirror_storage(self) -> str | None:
+        return self._text("mirror-storage")
+
+    @property
+    def registry_version(self) -> str | None:
+        """--registry-version (live), e.g. ``2.8.3``; None when not given."""
+        return self._text("registry-version")
+
+    @property
+    def probe_image(self) -> str:
+        return self._text("probe-image") or str(OPTIONS_BY_NAME["probe-image"].default)
+
+    @property
+    def max_pulls(self) -> int | None:
+        return self._int("max-pulls")
+
+    @property
+    def strict_limitations(self) -> bool:
+        return bool(self.values["strict-limitations"])
+
+    @property
+    def strict_single_fetch(self) -> bool:
+        return bool(self.values["strict-single-fetch"])
+
+    @property
+    def max_fetches_per_blob(self) -> int | None:
+        return self._int("max-fetches-per-blob")
+
+    @property
+    def allow_daemon_keys(self) -> list[str]:
+        return [str(k) for k in self.values["allow-daemon-key"] or []]
+
+    @property
+    def allow_other_mirrors(self) -> bool:
+        return bool(self.values["allow-other-mirrors"])
+
+    @property
+    def min_cert_days(self) -> int:
+        return int(self.values["min-cert-days"])  # type: ignore[call-overload]
+
+    def read(self, path: Path, what: str) -> bytes:
+        """A file under test, or a SettingsError naming the option that points at it."""
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            raise SettingsError(
+                f"cannot read the {what} {path}: {error.strerror}. Fix: point "
+                f"--{what} (or {OPTIONS_BY_NAME[what].env}) at a readable file"
+            ) from None
+
+    def daemon_json_bytes(self) -> bytes:
+        return self.read(self.daemon_json_path, "daemon-json")
+
+    def registry_config_text(self) -> str:
+        return self.read(self.registry_config_path, "registry-config").decode("utf-8", "replace")
+
+    @property
+    def mirror_fqdn(self) -> str:
+        """--mirror-fqdn, else the host the daemon.json under test names, else mirror.test."""
+        explicit = self.values["mirror-fqdn"]
+        if explicit:
+            return str(explicit)
+        try:
+            return first_mirror_host(self.daemon_json_bytes()) or DEFAULT_FQDN
+        except SettingsError:
+            return DEFAULT_FQDN
+
+
+class SettingsError(ValueError):
+    """A setting points at something unusable; the message names the option and the fix."""

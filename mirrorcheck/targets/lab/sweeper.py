@@ -1,0 +1,130 @@
+"""Removing the lab's containers, networks and volumes: this run's, and dead runs' leftovers.
+
+Usage::
+
+    from mirrorcheck.targets.lab.sweeper import sweep_run, sweep_stale
+
+    sweep_stale(client)            # at start: resources whose owner process is gone
+    sweep_run(client, "2026...")   # at the end, also after failures and Ctrl-C
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import docker
+import docker.errors
+
+from mirrorcheck.targets.lab.labels import (
+    OWNER_LABEL,
+    PROJECT,
+    PROJECT_LABEL,
+    RUN_LABEL,
+    pid_namespace,
+    process_start,
+)
+
+
+def _remove_all(client: docker.DockerClient, filters: dict[str, list[str]]) -> list[str]:
+    """Remove matching containers, then networks, then volumes; return what was removed."""
+    removed: list[str] = []
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
+        try:
+            container.remove(force=True, v=True)
+            removed.append(f"container {container.name}")
+        except docker.errors.NotFound:
+            pass
+    for network in client.networks.list(filters=filters):
+        try:
+            network.remove()
+            removed.append(f"network {network.name}")
+        except docker.errors.NotFound:
+            pass
+    for volume in client.volumes.list(filters=filters):
+        try:
+            volume.remove(force=True)
+            removed.append(f"volume {volume.name}")
+        except docker.errors.NotFound:
+            pass
+    return removed
+
+
+def sweep_run(client: docker.DockerClient, run_id: str) -> list[str]:
+    """Remove every resource of one run."""
+    return _remove_all(client, {"label": [f"{RUN_LABEL}={run_id}"]})
+
+
+def sweep_all(client: docker.DockerClient) -> list[str]:
+    """Every lab resource on this engine, live runs' too (``mirrorcheck sweep --all``)."""
+    return _remove_all(client, {"label": [f"{PROJECT_LABEL}={PROJECT}"]})
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process that made a resource may still be running.
+
+    Only an owner on this host, in this PID namespace, can be judged: another
+    machine's or another container's processes are invisible from here, so
+    their resources are never taken for leftovers.
+    """
+    parts = owner.split("/")
+    if len(parts) != 4:
+        return True  # an owner label this version does not write: not ours to judge
+    host, namespace, pid, started = parts
+    if host != socket.gethostname() or namespace != pid_namespace() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return process_start(int(pid)) == started
+
+
+def _labels_of(resource) -> dict[str, str]:
+    attrs = resource.attrs
+    return attrs.get("Labels") or attrs.get("Config", {}).get("Labels") or {}
+
+
+def sweep_stale(client: docker.DockerClient) -> list[str]:
+    """Remove resources whose owner process has died (kill -9, a lost CI job).
+
+    Judged per resource, not per run: xdist workers of one run have different owners.
+    """
+    filters = {"label": [f"{PROJECT_LABEL}={PROJECT}"]}
+    removed: list[str] = []
+    kinds = [
+        (
+            "container",
+            lambda: client.containers.list(all=True, filters=filters, ignore_removed=True),
+            lambda r: r.remove(force=True, v=True),
+        ),
+        ("network", lambda: client.networks.list(filters=filters), lambda r: r.remove()),
+        ("volume", lambda: client.volumes.list(filters=filters), lambda r: r.remove(force=True)),
+    ]
+    for kind, listing, remove in kinds:
+        for resource in listing():
+            if RUN_LABEL in _labels_of(resource) and not _owner_alive(
+                _labels_of(resource).get(OWNER_LABEL, "")
+            ):
+                try:
+                    remove(resource)
+                    removed.append(f"{kind} {resource.name}")
+                except docker.errors.NotFound:
+                    pass
+    return removed
+
+
+def leftovers(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
+    """What is still there: of one run, or of the project as a whole."""
+    label = f"{RUN_LABEL}={run_id}" if run_id else f"{PROJECT_LABEL}={PROJECT}"
+    filters = {"label": [label]}
+    return [
+        *(
+            f"container {c.name}"
+            for c in client.containers.list(all=True, filters=filters, ignore_removed=True)
+        ),
+        *(f"network {n.name}" for n in client.networks.list(filters=filters)),
+        *(f"volume {v.name}" for v in client.volumes.list(filters=filters)),
+    ]

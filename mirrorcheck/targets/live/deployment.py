@@ -1,0 +1,357 @@
+"""A live deployment: a real mirror by its URL and real Docker nodes, checked read-only.
+
+``--mirror-url`` switches the suites to live mode; nothing hermetic starts.
+The mirror is reached by its name, trusting the system store or ``--ca-file``;
+``--mirror-address HOST:PORT`` sends the connections elsewhere while TLS still
+verifies the name (curl's ``--resolve``). Nodes come from ``--node`` URLs:
+
+- ``local``: this host's engine and /etc/docker/daemon.json;
+- ``ssh://user@host[:port]``: over ssh (``mirrorcheck.targets.nodes.ssh``);
+- ``docker://<container>``: an engine inside a container on this host.
+
+A node that cannot be reached, or has no working Docker engine, keeps the
+reason in ``startup_error`` (the node, the cause, the fix); the others are
+checked all the same. Live mode only reads: it never pushes, deletes or
+changes a node's configuration, and it pulls ``--probe-image`` at most
+``--max-pulls`` times (default: two per node, one cold and one warm).
+
+Usage::
+
+    from mirrorcheck.settings import Settings
+    from mirrorcheck.targets.live.deployment import LiveDeployment
+
+    settings = Settings.from_mapping({"mirror-url": "https://mirror.example.com",
+                                      "node": ["ssh://admin@node1", "local"]})
+    live = LiveDeployment.from_settings(settings)
+    [n.name for n in live.nodes if not n.startup_error]
+    live.mirror_client().ping().status_code          # 200 or 401
+    live.evidence().catalog_has("library/busybox")
+    live.probe_pulls().pull(live.nodes[0]).route(live.mirror_url)
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import requests
+
+from mirrorcheck.probes.http import make_session
+from mirrorcheck.probes.registry_api import RegistryClient
+from mirrorcheck.rules.image_reference import ImageReferenceError, parse_reference
+from mirrorcheck.settings import Settings
+from mirrorcheck.targets.endpoint import DEFAULT_PORTS, MirrorEndpoint
+from mirrorcheck.targets.evidence import MirrorEvidence
+from mirrorcheck.targets.mirror_storage import MirrorStorage, StorageError
+from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError
+from mirrorcheck.targets.probe_pulls import ProbePulls, PullBudget
+
+NODE_CHECK_TIMEOUT = 15
+MIRROR_TIMEOUT = 10.0
+PULLS_PER_NODE = 2  # one cold and one warm pull
+
+
+class LiveTargetError(RuntimeError):
+    """The live options cannot describe a deployment; the message names the option and the fix."""
+
+
+class UnreachableNode(Node):
+    """A node that could not be reached at all: every command fails with ``startup_error``."""
+
+    def __init__(self, name: str, error: str) -> None:
+        self.name = name
+        self.startup_error = error
+
+    def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
+        raise NodeError(self.startup_error)
+
+    def read_file(self, path: str) -> bytes:
+        raise NodeError(self.startup_error)
+
+    def daemon_log(self, since: float | None = None) -> str:
+        raise NodeError(self.startup_error)
+
+
+def docker_container_node(container: str, name: str | None = None) -> Node:
+    """``docker://<container>``: a DockerExecNode, or an UnreachableNode saying why not."""
+    import docker
+    import docker.errors
+
+    from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
+
+    label = name or f"docker://{container}"
+    try:
+        client = docker.from_env(timeout=NODE_CHECK_TIMEOUT)
+        found = client.containers.get(container)
+    except docker.errors.NotFound:
+        return UnreachableNode(
+            label,
+            f"{label}: no container named {container!r} on this host's Docker engine. Fix: "
+            "give a running container's name (docker ps)",
+        )
+    except docker.errors.DockerException as error:
+        return UnreachableNode(
+            label,
+            f"{label}: this host's Docker engine does not answer ({error}). Fix: start it, or "
+            "set DOCKER_HOST",
+        )
+    if found.status != "running":
+        return UnreachableNode(
+            label, f"{label}: the container is {found.status}. Fix: docker start {container}"
+        )
+    return DockerExecNode(found, name=label)
+
+
+def explain_engine_failure(name: str, output: str) -> str:
+    """Why ``docker version`` failed on a node, with the fix."""
+    text = output.strip()
+    lower = text.lower()
+    missing = ("not found", "no such file or directory")
+    if "docker" in lower and any(word in lower for word in missing):
+        return (
+            f"{name}: no Docker on this node (`docker` is not installed: {text[-200:]}). Fix: "
+            "check the node URL, or install Docker Engine there"
+        )
+    if "permission denied" in lower:
+        return (
+            f"{name}: the user may not use the Docker engine ({text[-200:]}). Fix: add the user "
+            "to the docker group, or connect as root"
+        )
+    if "cannot connect to the docker daemon" in lower or "is the docker daemon running" in lower:
+        return (
+            f"{name}: dockerd is not running ({text[-200:]}). Fix: start it (systemctl start "
+            "docker); if it refuses, check /etc/docker/daemon.json (mirrorcheck lint daemon-json)"
+        )
+    return f"{name}: the Docker engine did not answer `docker version`: {text[-300:]}"
+
+
+def check_engine(node: Node) -> Node:
+    """Ask the node's engine for its version; a failure becomes the node's ``startup_error``."""
+    if node.startup_error:
+        return node
+    try:
+        result = node.run(
+            "docker", "version", "--format", "{{.Server.Version}}", timeout=NODE_CHECK_TIMEOUT
+        )
+    except NodeError as error:
+        node.startup_error = str(error)
+        return node
+    if not result.ok or not result.output.strip():
+        node.startup_error = explain_engine_failure(node.name, result.output)
+    return node
+
+
+def node_from_url(url: str) -> Node:
+    """A node for ``local``, ``ssh://user@host[:port]`` or ``docker://<container>``."""
+    from mirrorcheck.targets.nodes.local import LOCAL, LocalNode
+    from mirrorcheck.targets.nodes.ssh import SshNode
+
+    text = url.strip()
+    if text == LOCAL:
+        return LocalNode()
+    if text.startswith("ssh://"):
+        try:
+            return SshNode(text)
+        except ValueError as error:
+            return UnreachableNode(text, f"{text}: {error}. Fix: --node ssh://user@host[:port]")
+    if text.startswith("docker://"):
+        container = text.removeprefix("docker://").strip("/")
+        return docker_container_node(container, name=text)
+    return UnreachableNode(
+        text,
+        f"--node {text!r}: not a node URL. Fix: local, ssh://user@host[:port] or "
+        "docker://<container>",
+    )
+
+
+def connect_nodes(urls: list[str]) -> list[Node]:
+    """Every node, reached and asked for its engine in parallel; failures kept per node."""
+
+    def connect(url: str) -> Node:
+        try:
+            return check_engine(node_from_url(url))
+        except Exception as error:  # one node's surprise must not hide the others
+            return UnreachableNode(url, f"{url}: {type(error).__name__}: {error}")
+
+    with ThreadPoolExecutor(max_workers=max(1, len(urls))) as pool:
+        return list(pool.map(connect, urls))
+
+
+def parse_mirror_url(url: str) -> tuple[str, str, int]:
+    """``https://mirror.example.com[:port]`` -> (scheme, host, port); LiveTargetError otherwise."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise LiveTargetError(
+            f"--mirror-url {url!r} is not a registry mirror URL. Fix: "
+            "--mirror-url https://mirror.example.com (as in the nodes' registry-mirrors)"
+        )
+    if parts.username or parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise LiveTargetError(
+            f"--mirror-url {url!r}: dockerd accepts no user, path, query or fragment in a "
+            "mirror URL. Fix: give scheme://host[:port] only"
+        )
+    return parts.scheme, parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme]
+
+
+def parse_address(text: str, default_port: int) -> tuple[str, int]:
+    """``HOST:PORT``, ``HOST`` or ``[v6]:PORT`` -> (host, port)."""
+    value = text.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    else:
+        host, port = value, ""
+    if not host or (port and not port.isdigit()):
+        raise LiveTargetError(
+            f"--mirror-address {text!r} is not HOST:PORT. Fix: e.g. --mirror-address 10.0.0.5:443"
+        )
+    return host, int(port) if port else default_port
+
+
+class LiveDeployment:
+    """A deployed mirror and its nodes; see the module docstring."""
+
+    mode = "live"
+
+    def __init__(
+        self,
+        endpoint: MirrorEndpoint,
+        nodes: list[Node],
+        registry_version: str = "",
+        debug_url: str | None = None,
+        storage: MirrorStorage | None = None,
+        probe_image: str = "busybox:latest",
+        max_pulls: int | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.mirror_url = endpoint.url
+        self.fqdn = endpoint.fqdn
+        self.nodes = nodes
+        self.registry_version = registry_version
+        self.mirror_debug_url = debug_url
+        self.storage = storage
+        try:
+            image = parse_reference(probe_image)
+        except ImageReferenceError as error:
+            raise LiveTargetError(f"--probe-image: {error}") from None
+        problem = image.mirror_problem()
+        if problem:
+            raise LiveTargetError(f"--probe-image: {problem}")
+        self._evidence = MirrorEvidence(
+            client=self.mirror_client,
+            registry_version=registry_version,
+            debug_url=debug_url,
+            storage_location=storage,
+        )
+        budget = max_pulls if max_pulls is not None else PULLS_PER_NODE * len(nodes)
+        self._probe = ProbePulls(image, self.evidence, self.mirror_url, PullBudget(budget))
+        self._mirror_problem: str | None = None
+        self._mirror_checked = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LiveDeployment:
+        """The deployment the live options describe; nodes are reached (in parallel) here."""
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            # Each worker would spend its own --max-pulls, and pulls in parallel move the
+            # mirror's counters for each other: the evidence would prove nothing.
+            raise LiveTargetError(
+                "live mode runs in one process: the pull budget and the mirror's counters are "
+                "shared by every check. Fix: drop -n (pytest-xdist) for a live run"
+            )
+        url = settings.mirror_url or ""
+        _, fqdn, url_port = parse_mirror_url(url)
+        address, port = fqdn, url_port
+        given_address = settings.mirror_address
+        if given_address:
+            address, port = parse_address(str(given_address), url_port)
+        ca_file = settings.ca_file
+        if ca_file and not os.path.isfile(ca_file):
+            raise LiveTargetError(
+                f"--ca-file {ca_file}: no such file. Fix: give the PEM file of the CA that "
+                "issued the mirror's certificate (or leave it out to use the system store)"
+            )
+        storage = None
+        if settings.mirror_storage:
+            try:
+                storage = MirrorStorage.from_url(settings.mirror_storage)
+            except StorageError as error:
+                raise LiveTargetError(str(error)) from None
+        max_pulls = settings.max_pulls
+        return cls(
+            MirrorEndpoint(url, fqdn, address, port, ca_file, url_port),
+            connect_nodes(settings.live_nodes),
+            registry_version=settings.registry_version or "",
+            debug_url=settings.mirror_debug_url,
+            storage=storage,
+            probe_image=settings.probe_image,
+            max_pulls=int(max_pulls) if max_pulls is not None else None,  # type: ignore[arg-type]
+        )
+
+    # -- the mirror ---------------------------------------------------------------
+
+    def evidence(self) -> MirrorEvidence:
+        """What the mirror shows: counters (--mirror-debug-url), catalog, storage."""
+        return self._evidence
+
+    def probe_pulls(self) -> ProbePulls:
+        """The pulls of --probe-image, within --max-pulls."""
+        return self._probe
+
+    def mirror_session(self) -> requests.Session:
+        """A session that reaches the mirror by name (at --mirror-address), trusting --ca-file."""
+        return make_session(ca_file=self.endpoint.ca_file, resolve=self.endpoint.resolve)
+
+    def mirror_client(self) -> RegistryClient:
+        session = self.mirror_session()
+        return RegistryClient(self.mirror_url, session=session, timeout=MIRROR_TIMEOUT)
+
+    def mirror_problem(self) -> str | None:
+        """Why the mirror cannot be used from here (asked once), or None when /v2/ answers."""
+        if self._mirror_checked:
+            return self._mirror_problem
+        self._mirror_checked = True
+        where = f"{self.mirror_url} (at {self.endpoint.address}:{self.endpoint.port})"
+        try:
+            response = self.mirror_client().ping()
+        except requests.exceptions.SSLError as error:
+            trust = self.endpoint.ca_file or "the system store"
+            self._mirror_problem = (
+                f"{where}: TLS verification failed against {trust}: {error}. Fix: serve a "
+                "certificate for the mirror's name from a CA the nodes trust, or pass the CA "
+                "that issued it with --ca-file"
+            )
+        except requests.RequestException as error:
+            self._mirror_problem = (
+                f"{where}: no answer ({type(error).__name__}: {error}). Fix: check the URL, DNS "
+                "(or --mirror-address HOST:PORT) and that the proxy listens there"
+            )
+        else:
+            if response.status_code not in (200, 401):
+                self._mirror_problem = (
+                    f"{where}: GET /v2/ answered HTTP {response.status_code}, not a registry's "
+                    "200 or 401. Fix: point the proxy's route at the registry"
+                )
+        return self._mirror_problem
+
+    # -- reports ------------------------------------------------------------------
+
+    def describe(self) -> dict[str, object]:
+        """What is under test, for reports; includes the pulls made and what they cost."""
+        return {
+            "mode": "live",
+            "mirror_url": self.mirror_url,
+            "fqdn": self.fqdn,
+            "mirror_address": f"{self.endpoint.address}:{self.endpoint.port}",
+            "ca_file": self.endpoint.ca_file or "system store",
+            "registry_version": self.registry_version,
+            "mirror_debug_url": self.mirror_debug_url,
+            "mirror_storage": self.storage.url if self.storage else None,
+            "nodes": [
+                {"name": n.name, "startup_error": n.startup_error} if n.startup_error else n.name
+                for n in self.nodes
+            ],
+            **self._probe.describe(),
+        }

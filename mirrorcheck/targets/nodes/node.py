@@ -1,0 +1,124 @@
+"""What every node under test can do, however it is reached.
+
+A node is a Docker host: the lab's Docker-in-Docker containers, a container on
+this host (``docker://name``), this host (``local``) or a machine over ssh.
+Subclasses implement three primitives (``run``, ``read_file``, ``daemon_log``);
+everything else is built on them here, once.
+
+Usage::
+
+    node = lab.nodes[0]
+    info = node.docker_info()                 # the Engine's /info as a dict
+    result = node.pull("mirrorcheck/smoke:1")
+    assert result.ok, result.output
+    text = node.read_file("/etc/docker/daemon.json").decode()
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+DAEMON_JSON_PATH = "/etc/docker/daemon.json"
+
+
+class NodeError(RuntimeError):
+    """A node could not be reached or did not do what was asked; the message names the node."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The outcome of a command run on a node."""
+
+    exit_code: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """The outcome of ``docker pull`` on a node, with how long it took."""
+
+    node: str
+    image: str
+    ok: bool
+    seconds: float
+    output: str
+    digest: str = ""
+
+
+class Node(ABC):
+    """A Docker host under test. ``name`` is what reports show (``node-1``, ``ssh://...``)."""
+
+    name: str
+    startup_error: str = ""
+
+    @abstractmethod
+    def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
+        """Run a command on the node (argv, no shell) and return its exit code and output."""
+
+    @abstractmethod
+    def read_file(self, path: str) -> bytes:
+        """The bytes of a file on the node; NodeError if it cannot be read."""
+
+    @abstractmethod
+    def daemon_log(self, since: float | None = None) -> str:
+        """The Docker daemon's log, from ``since`` (epoch seconds) on when given."""
+
+    def docker_info(self) -> dict:
+        """``docker info`` as the Engine API returns it."""
+        result = self.run("docker", "info", "--format", "{{json .}}", timeout=30)
+        if not result.ok:
+            raise NodeError(f"{self.name}: docker info failed: {result.output.strip()[:300]}")
+        return json.loads(result.output)
+
+    def effective_mirrors(self) -> list[str]:
+        """The mirrors the running daemon uses (``RegistryConfig.Mirrors``)."""
+        return list(self.docker_info().get("RegistryConfig", {}).get("Mirrors") or [])
+
+    def pull(self, image: str, timeout: float = 300.0) -> PullResult:
+        """``docker pull image`` on the node, timed."""
+        started = time.monotonic()
+        result = self.run("docker", "pull", image, timeout=timeout)
+        seconds = time.monotonic() - started
+        digest = ""
+        for line in result.output.splitlines():
+            if line.startswith("Digest: "):
+                digest = line.split(" ", 1)[1].strip()
+        return PullResult(self.name, image, result.ok, seconds, result.output, digest)
+
+    def remove_image(self, image: str) -> None:
+        """Forget a pulled image so that the next pull goes to the registry again."""
+        self.run("docker", "image", "rm", "--force", image, timeout=60)
+
+    def has_image(self, image: str) -> bool:
+        return self.run("docker", "image", "inspect", image, timeout=30).ok
+
+
+def node_accounts(nodes: list[Node]) -> list[dict[str, object]]:
+    """What the reports show per node: its name, engine and mirrors, or why it is down.
+
+    Returns one dict per node: ``name``, ``startup_error`` (empty when up) and,
+    for a node that answers, ``engine_version`` and ``effective_mirrors`` (the
+    Engine API's ``/info`` ``ServerVersion`` and ``RegistryConfig.Mirrors``).
+    """
+    accounts: list[dict[str, object]] = []
+    for each in nodes:
+        account: dict[str, object] = {"name": each.name, "startup_error": each.startup_error}
+        if not each.startup_error:
+            try:
+                info = each.docker_info()
+            except NodeError as error:
+                account["startup_error"] = str(error)
+            else:
+                account["engine_version"] = info.get("ServerVersion")
+                account["effective_mirrors"] = (info.get("RegistryConfig") or {}).get(
+                    "Mirrors"
+                ) or []
+        accounts.append(account)
+    return accounts
