@@ -75,3 +75,65 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
 def render_all(findings: Iterable[Finding]) -> str:
     """All findings, one block each, in the order given."""
     return "\n".join(f.render() for f in findings)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule, declared once: its code, severity, what it means, its fix, what gates it.
+
+    ``gated_by`` names the suite checks that fail when this rule finds an error,
+    as ``"suites/<file>.py::<test function>"``; the project's tests prove each one
+    exists. A rule makes its findings with ``rule.finding(...)``.
+
+    Usage::
+
+        MIRROR_HTTP = Rule(
+            "daemon-json/mirror-http",
+            Severity.ERROR,
+            "a plain-HTTP mirror: no TLS",
+            fix="use https:// and a certificate the nodes trust",
+            gated_by=("suites/test_daemon_json.py::test_daemon_json_is_accepted",),
+        )
+        MIRROR_HTTP.finding("mirror http://m is plain HTTP", path="daemon.json", line=2)
+    """
+
+    code: str
+    severity: Severity
+    summary: str
+    fix: str = ""
+    gated_by: tuple[str, ...] = ()
+
+    def finding(
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        severity: Severity | None = None,
+        path: str = "",
+        line: int | None = None,
+        column: int | None = None,
+        key: str = "",
+        excerpt: str = "",
+    ) -> Finding:
+        """A finding of this rule; ``fix`` and ``severity`` default to the rule's."""
+        return Finding(
+            severity=severity or self.severity,
+            code=self.code,
+            message=message,
+            fix=self.fix if fix is None else fix,
+            path=path,
+            line=line,
+            column=column,
+            key=key,
+            excerpt=excerpt,
+        )
+
+
+def rule_table(*rules: Rule) -> dict[str, Rule]:
+    """The rules of one package by code; raises ValueError for a code declared twice."""
+    table: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.code in table:
+            raise ValueError(f"rule {rule.code} declared twice")
+        table[rule.code] = rule
+    return table
