@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
+from mirrorcheck.findings import errors, render_all
+from mirrorcheck.rules.daemon_json import assess as daemon_json
+from mirrorcheck.rules.limitations import RegistryVersion, parse_version
+from mirrorcheck.rules.registry.deployment import lint_deployment
+from mirrorcheck.rules.registry.schema import DOCKER_HUB_REMOTEURL
 from mirrorcheck.targets.lab.images.supply import (
     ROLES,
     ImageSupply,
@@ -69,14 +75,61 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version_arg(text: str) -> RegistryVersion:
+    parsed = parse_version(text)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version like 2.8.2 or 3.0.0")
+    return parsed
+
+
+def registry_config_parser() -> argparse.ArgumentParser:
+    """The options of ``mirrorcheck lint registry-config``."""
+    parser = argparse.ArgumentParser(
+        prog="mirrorcheck lint registry-config",
+        description="Strict lint of a distribution config.yml used as a Docker Hub mirror.",
+    )
+    parser.add_argument("config", help="the registry's config.yml")
+    parser.add_argument("--stack", help="the swarm stack / compose file that runs the registry")
+    parser.add_argument("--service", help="the registry's service in the stack file")
+    parser.add_argument(
+        "--registry-version",
+        type=_version_arg,
+        help="distribution version, e.g. 2.8.2 or 3.0.0 (default: the stack's image tag, else 2.8)",
+    )
+    parser.add_argument(
+        "--mount-target", help="where the config is mounted in the container (checked per version)"
+    )
+    parser.add_argument(
+        "--expected-remoteurl",
+        default=DOCKER_HUB_REMOTEURL,
+        help=f"the upstream the mirror must proxy (default {DOCKER_HUB_REMOTEURL})",
+    )
+    return parser
+
+
+def lint_registry_config(argv: Sequence[str]) -> int:
+    """Print the findings; 1 when any is an error, 0 otherwise, 2 on usage errors."""
+    try:
+        args = registry_config_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    findings = lint_deployment(
+        args.config,
+        args.stack,
+        registry_version=args.registry_version,
+        service=args.service,
+        mount_target=args.mount_target,
+        expected_remoteurl=args.expected_remoteurl,
+    )
+    if findings:
+        print(render_all(findings))
+    return 1 if errors(findings) else 0
+
+
 def _lint(args: argparse.Namespace, rest: list[str]) -> int:
     if args.what == "daemon-json":
-        from mirrorcheck.rules.daemon_json import assess as daemon_json
-
         return daemon_json.main(rest)
-    from mirrorcheck.rules.registry import config as registry_config
-
-    return registry_config.main(rest)
+    return lint_registry_config(rest)
 
 
 def build_parser() -> argparse.ArgumentParser:

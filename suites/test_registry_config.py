@@ -3,7 +3,9 @@
 The lab rewrites ``proxy.remoteurl`` to its upstream, so only this lint can
 catch a mistyped Docker Hub URL; it also calls out what distribution silently
 ignores (unknown keys, ``remoteUrl``, ``proxy.ttl`` on 2.8) and storage that
-would not survive a restart.
+would not survive a restart. With a stack file the two are judged together:
+the config against the version of the stack's image, the stack against the
+config's storage and ports.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import re
 import pytest
 
 from mirrorcheck.findings import Severity, errors, render_all
-from mirrorcheck.rules.registry.config import lint_config_file
-from mirrorcheck.rules.registry.stack import lint_stack, load_stack
+from mirrorcheck.rules.registry.config import RegistryConfig, read_config
+from mirrorcheck.rules.registry.config_lint import lint_config_file
+from mirrorcheck.rules.registry.deployment import lint_config_and_stack
+from mirrorcheck.rules.registry.stack import StackInfo, load_stack
+from mirrorcheck.rules.registry.stack_lint import lint_stack
 from mirrorcheck.text.yaml_source import YamlReadError
 
 PLACEHOLDER = re.compile(r"<your [^<>]*FQDN>")
@@ -28,9 +33,39 @@ def skip_unless_named(settings, name: str) -> None:
         )
 
 
+def stack_under_test(settings) -> StackInfo | None:
+    """The stack file's registry service; None when no stack file is checked."""
+    if settings.stack_file_path is None or not settings.file_to_check("stack-file"):
+        return None
+    text = settings.read(settings.stack_file_path, "stack-file").decode("utf-8", "replace")
+    # The reference stack is a template, like the reference daemon.json: fill its FQDN.
+    text = PLACEHOLDER.sub(settings.mirror_fqdn, text)
+    return load_stack(text, path=str(settings.stack_file_path))
+
+
+def config_under_test(settings) -> RegistryConfig | None:
+    """The registry config, parsed; None when not checked here or unreadable (its check says)."""
+    if not settings.file_to_check("registry-config"):
+        return None
+    try:
+        return read_config(settings.registry_config_path)
+    except YamlReadError:
+        return None
+
+
 def test_registry_config_passes_the_lint(settings, record_property):
     skip_unless_named(settings, "registry-config")
-    findings = lint_config_file(settings.registry_config_path)
+    try:
+        stack = stack_under_test(settings)
+    except YamlReadError:
+        stack = None  # the stack check names the broken stack file
+    config = config_under_test(settings) if stack is not None else None
+    if config is None or stack is None:
+        findings = lint_config_file(settings.registry_config_path)
+    else:
+        findings = [
+            f for f in lint_config_and_stack(config, stack) if f.code.startswith("registry-config/")
+        ]
     record_property("registry_config_findings", [f.code for f in findings])
     assert not errors(findings), render_all(errors(findings))
 
@@ -39,14 +74,18 @@ def test_stack_file_passes_the_lint(settings, record_property):
     if settings.stack_file_path is None:
         pytest.skip("no stack file given (--stack-file)")
     skip_unless_named(settings, "stack-file")
-    text = settings.read(settings.stack_file_path, "stack-file").decode("utf-8", "replace")
-    # The reference stack is a template, like the reference daemon.json: fill its FQDN.
-    text = PLACEHOLDER.sub(settings.mirror_fqdn, text)
     try:
-        stack = load_stack(text, path=str(settings.stack_file_path))
+        stack = stack_under_test(settings)
     except YamlReadError as error:
         pytest.fail(error.finding.render(), pytrace=False)
-    findings = lint_stack(stack)
+    assert stack is not None
+    config = config_under_test(settings)
+    if config is None:  # distribution's defaults stand in for the config
+        findings = lint_stack(stack)
+    else:
+        findings = [
+            f for f in lint_config_and_stack(config, stack) if f.code.startswith("registry-stack/")
+        ]
     record_property(
         "stack_findings", [f.render() for f in findings if f.severity is not Severity.INFO]
     )

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from mirrorcheck import cli
 from mirrorcheck.findings import Severity, errors
 from mirrorcheck.rules.limitations import parse_version
-from mirrorcheck.rules.registry.config import (
+from mirrorcheck.rules.registry.config import load_config, read_config
+from mirrorcheck.rules.registry.config_lint import (
     check_config_path,
     lint_config_file,
     lint_config_text,
-    load_config,
-    main,
-    read_config,
 )
 from mirrorcheck.rules.registry.schema import SCHEMAS, config_path_for, lookup, schema_for
 from mirrorcheck.text.yaml_source import YamlReadError
@@ -446,6 +445,11 @@ def test_an_unparseable_registry_version_is_refused():
 # --------------------------------------------------------------------------- command line
 
 
+def main(args: list[str]) -> int:
+    """``mirrorcheck lint registry-config ARGS``."""
+    return cli.main(["lint", "registry-config", *args])
+
+
 def test_main_exits_0_on_the_reference_config(capsys):
     assert main([str(REFERENCE)]) == 0
     assert "debug-addr-missing" in capsys.readouterr().out
@@ -483,12 +487,14 @@ def test_main_exits_2_without_arguments(capsys):
     assert main([]) == 2
 
 
-def test_module_runs_from_the_command_line():
+def test_command_runs_from_the_shell():
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "mirrorcheck.rules.registry.config",
+            "mirrorcheck.cli",
+            "lint",
+            "registry-config",
             str(CORPUS / "yaml-syntax.yml"),
         ],
         capture_output=True,

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from mirrorcheck.findings import Severity, errors
-from mirrorcheck.rules.registry.config import lint_deployment, load_config, read_config
-from mirrorcheck.rules.registry.stack import lint_stack, load_stack, read_stack, split_image
+from mirrorcheck.rules.registry.config import load_config, read_config
+from mirrorcheck.rules.registry.deployment import lint_deployment
+from mirrorcheck.rules.registry.stack import load_stack, read_stack, split_image
+from mirrorcheck.rules.registry.stack_lint import lint_stack
 from mirrorcheck.text.yaml_source import YamlReadError
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "registry_config"

@@ -7,30 +7,28 @@ Usage::
 
 from __future__ import annotations
 
-import yaml
-
+from mirrorcheck.rules.registry.stack import load_stack
 from mirrorcheck.settings import Settings
 from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.certs import Variant
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.topology import LabSpec
+from mirrorcheck.text.yaml_source import YamlReadError
 
 
-def stack_keeps_storage(stack_text: str, storage_root: str) -> bool:
-    """Whether the stack mounts something at the registry's storage root (survives a restart)."""
+def stack_keeps_storage(stack_text: str, storage_root: str, source: str = "stack file") -> bool:
+    """Whether the stack's registry service keeps its storage root on a persistent mount.
+
+    Persistent is a bind mount or a named volume, as the stack lint judges it;
+    a stack the lint cannot read (bad YAML, no registry service) keeps the
+    lab's default, persistent storage, and the lint reports the file.
+    """
     try:
-        services = (yaml.safe_load(stack_text) or {}).get("services") or {}
-    except yaml.YAMLError:
-        return True  # the stack lint reports a broken file; the lab keeps the default
-    for service in services.values():
-        for volume in (service or {}).get("volumes") or []:
-            target = (
-                volume.get("target") if isinstance(volume, dict) else str(volume).split(":")[1:2]
-            )
-            target = target[0] if isinstance(target, list) and target else target
-            if str(target).rstrip("/") == storage_root.rstrip("/"):
-                return True
-    return False
+        stack = load_stack(stack_text, path=source)
+    except YamlReadError:
+        return True
+    mount = stack.mount_for(storage_root)
+    return mount is not None and mount.persistent
 
 
 def lab_spec(
@@ -39,12 +37,14 @@ def lab_spec(
     """The lab that runs the files under test, as the settings name them."""
     registry_config = settings.registry_config_text()
     # Unrunnable YAML stops here with file:line:column, before anything starts.
-    registry_configs.load_mapping(registry_config, str(settings.registry_config_path))
+    config = registry_configs.read_mirror_config(
+        registry_config, str(settings.registry_config_path)
+    )
     persistent = True
-    root = registry_configs.storage_root(registry_config)
+    root = config.rootdirectory
     if settings.stack_file_path is not None and root:
         stack = settings.read(settings.stack_file_path, "stack-file").decode("utf-8", "replace")
-        persistent = stack_keeps_storage(stack, root)
+        persistent = stack_keeps_storage(stack, root, str(settings.stack_file_path))
     faults = settings.lab_faults
     certificate = next(
         (Variant(f.removeprefix("cert-")) for f in faults if f.startswith("cert-")),

@@ -16,14 +16,19 @@ Usage::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
+from yaml.nodes import MappingNode
+
+from mirrorcheck.rules.registry.config import DEFAULT_PORT, RegistryConfig, load_config
+from mirrorcheck.rules.registry.schema import DEFAULT_ROOTDIRECTORY
+from mirrorcheck.text.yaml_source import YamlReadError
 
 UPSTREAM_ALIAS = "upstream"
-REGISTRY_PORT = 5000
+REGISTRY_PORT = DEFAULT_PORT
 DEBUG_PORT = 5001
-DEFAULT_ROOT = "/var/lib/registry"
+DEFAULT_ROOT = DEFAULT_ROOTDIRECTORY
 
 
 class RegistryConfigError(ValueError):
@@ -43,27 +48,37 @@ def upstream_config() -> str:
     )
 
 
-def load_mapping(text: str, source: str) -> dict[str, Any]:
-    """The YAML document as a dict, or a RegistryConfigError naming the place."""
+def parse_config(text: str, source: str) -> RegistryConfig:
+    """The config as the lint reads it; RegistryConfigError naming the place for bad YAML."""
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        return load_config(text, source)
+    except YamlReadError as error:
+        finding = error.finding
         raise RegistryConfigError(
-            f"{where}: not valid YAML ({getattr(error, 'problem', error)}). "
-            f"Fix: correct the YAML (run `mirrorcheck lint registry-config {source}`)"
+            f"{finding.location}: not valid YAML ({finding.message}). Fix: {finding.fix} "
+            f"(run `mirrorcheck lint registry-config {source}`)"
         ) from None
-    if not isinstance(document, dict):
+
+
+def read_mirror_config(text: str, source: str) -> RegistryConfig:
+    """The config the mirror runs; RegistryConfigError when the lab cannot run it at all.
+
+    Only what stops the lab (not YAML, not a mapping) is an error here; the
+    lint judges the rest.
+    """
+    config = parse_config(text, source)
+    if not isinstance(config.doc.root, MappingNode):
         raise RegistryConfigError(f"{source}: a registry config must be a YAML mapping")
-    return document
+    return config
 
 
 def mirror_config(
     text: str, upstream_url: str, source: str = "registry config"
 ) -> tuple[str, list[str]]:
     """The user's config with remoteurl and the debug server set; and the changes made."""
-    document = load_mapping(text, source)
+    config = read_mirror_config(text, source)
+    # A mapping node builds a dict: the YAML document as yaml.safe_load gives it.
+    document = cast(dict[str, Any], config.doc.value(config.doc.root))
     changes: list[str] = []
     proxy = document.get("proxy")
     if isinstance(proxy, dict) and "remoteurl" in proxy:
@@ -81,21 +96,14 @@ def mirror_config(
 
 
 def storage_root(text: str) -> str | None:
-    """Where a filesystem-storage registry keeps its data; None for other drivers."""
-    storage = (yaml.safe_load(text) or {}).get("storage") or {}
-    if not isinstance(storage, dict):
-        return None
-    filesystem = storage.get("filesystem")
-    if isinstance(filesystem, dict):
-        return str(filesystem.get("rootdirectory") or DEFAULT_ROOT)
-    if "inmemory" in storage:
-        return None
-    return DEFAULT_ROOT
+    """Where a filesystem-storage registry keeps its data; None for other drivers.
+
+    ``None`` also when the config names no single driver (the registry would not
+    start). RegistryConfigError for text that is not YAML.
+    """
+    return parse_config(text, "registry config").rootdirectory
 
 
 def listen_port(text: str) -> int:
-    """The port from ``http.addr`` (``:5000`` -> 5000)."""
-    http = (yaml.safe_load(text) or {}).get("http") or {}
-    addr = str(http.get("addr") or f":{REGISTRY_PORT}") if isinstance(http, dict) else ""
-    port = addr.rsplit(":", 1)[-1]
-    return int(port) if port.isdigit() else REGISTRY_PORT
+    """The port from ``http.addr`` (``:5000`` -> 5000); RegistryConfigError as storage_root."""
+    return parse_config(text, "registry config").listen_port
