@@ -17,12 +17,13 @@ Usage (outside pytest)::
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from mirrorcheck.rules.daemon_json.mirrors import first_mirror_host as first_mirror_host_of
+from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
 
 # The reference deployment ships inside the package (mirrorcheck/examples links to the
 # checkout's examples/ folder; package data in pyproject.toml), so an installed mirrorcheck has it.
@@ -175,15 +176,12 @@ def resolve_value(option: Option, given: object) -> object:
 
 
 def first_mirror_host(daemon_json: bytes) -> str | None:
-    """The host of the first registry-mirrors entry, if the file names a real one."""
-    try:
-        mirrors = json.loads(daemon_json.decode("utf-8-sig")).get("registry-mirrors") or []
-        host = urlsplit(str(mirrors[0])).hostname
-    except (ValueError, AttributeError, IndexError, TypeError):
-        return None
-    if not host or "<" in str(mirrors[0]):
-        return None  # an unfilled placeholder
-    return host
+    """The host of the first registry-mirrors entry, read as the lint reads the file.
+
+    None when the reader finds no usable first mirror (not JSON, no list, a
+    placeholder, not an http(s) URL with a host).
+    """
+    return first_mirror_host_of(parse_daemon_json(daemon_json))
 
 
 @dataclass(frozen=True)

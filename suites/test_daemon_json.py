@@ -22,7 +22,6 @@ import pytest
 
 from mirrorcheck.findings import Severity, render_all
 from mirrorcheck.rules.daemon_json.assess import (
-    DEFAULT_ENGINE,
     Assessment,
     DaemonJson,
     assess,
@@ -30,7 +29,6 @@ from mirrorcheck.rules.daemon_json.assess import (
     parse_daemon_json,
     read_daemon_json,
 )
-from mirrorcheck.rules.daemon_json.keys import EngineVersion
 from mirrorcheck.rules.daemon_json.oracle import (
     compare_with_dockerd,
     dockerd_fatal_line,
@@ -38,7 +36,12 @@ from mirrorcheck.rules.daemon_json.oracle import (
 )
 from mirrorcheck.settings import Settings, SettingsError
 from mirrorcheck.targets.lab.topology import NodeSpec, fill_fqdn
-from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.targets.nodes.node import (
+    DAEMON_JSON_PATH,
+    Node,
+    NodeError,
+    read_node_daemon_json,
+)
 
 ORACLE_NODE = "daemon-json-oracle"
 
@@ -113,10 +116,9 @@ def test_daemon_json_passes_the_reader(settings, record_property):
 # -- every node ------------------------------------------------------------------
 
 
-def _node_file(node: Node) -> tuple[str, bytes]:
-    place = f"{node.name}:{DAEMON_JSON_PATH}"
+def _node_file(node: Node, info: dict) -> DaemonJson:
     try:
-        return place, node.read_file(DAEMON_JSON_PATH)
+        return read_node_daemon_json(node, info)
     except NodeError as error:
         pytest.fail(
             f"{error}. Fix: create {DAEMON_JSON_PATH} on {node.name} with registry-mirrors",
@@ -126,16 +128,9 @@ def _node_file(node: Node) -> tuple[str, bytes]:
 
 def test_node_daemon_json_passes_the_reader(node, deployment, settings, record_property):
     """The node's own copy, read as its dockerd reads it."""
-    place, data = _node_file(node)
     info = node.docker_info()
     version = str(info.get("ServerVersion") or "")
-    try:
-        engine = EngineVersion.parse(version)
-    except ValueError:
-        engine = DEFAULT_ENGINE
-    result = judge(
-        parse_daemon_json(data, path=place, engine=engine), settings, deployment.mirror_url
-    )
+    result = judge(_node_file(node, info), settings, deployment.mirror_url)
     mirrors = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
     record_property(
         "node_status",
@@ -152,13 +147,14 @@ def test_node_daemon_json_passes_the_reader(node, deployment, settings, record_p
 
 def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, record_property):
     """docker info's mirrors are the file's, normalised: the daemon was restarted (or reloaded)."""
-    place, data = _node_file(node)
-    listed = effective_mirrors(parse_daemon_json(data, path=place))
-    running = node.effective_mirrors()
+    info = node.docker_info()
+    doc = _node_file(node, info)
+    listed = effective_mirrors(doc)
+    running = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
     record_property("effective_mirrors", running)
     assert running == listed, (
         f"{node.name}: the running dockerd uses the mirrors {running} (docker info, "
-        f"RegistryConfig.Mirrors), but {place} lists {listed} (as dockerd normalises them): "
+        f"RegistryConfig.Mirrors), but {doc.path} lists {listed} (as dockerd normalises them): "
         "the daemon has not loaded this file. Fix: `systemctl reload docker` (registry-mirrors "
         "is reloadable) or restart dockerd, then check again"
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PORTS = {"https": 443, "http": 80}
+from mirrorcheck.text.hostport import DEFAULT_PORTS
+
+__all__ = ["DEFAULT_PORTS", "MirrorEndpoint"]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,20 +146,6 @@ class YamlDocument:
             return ""
         lines = self.text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""
-
-    def walk(self) -> Iterator[tuple[tuple[str, ...], Entry]]:
-        """Every mapping entry with its key path (list items add ``[i]`` to the path)."""
-        yield from _walk(self.root, ())
-
-
-def _walk(node: Node | None, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Entry]]:
-    if isinstance(node, MappingNode):
-        for entry in entries(node):
-            yield prefix, entry
-            yield from _walk(entry.value, (*prefix, entry.key))
-    elif isinstance(node, SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _walk(item, (*prefix, f"[{index}]"))
 
 
 def dotted(path: tuple[str, ...]) -> str:

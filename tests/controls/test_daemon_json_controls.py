@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from mirrorcheck.rules.daemon_json.catalog import (
+    BASELINE_CHANGED,
+    FORK_KEY,
+    INVALID_JSON,
+    PLACEHOLDER,
+)
 from mirrorcheck.settings import EXAMPLES
 from tests.suite_runner import run_suites
 
@@ -26,12 +32,13 @@ ORACLE_CHECK = "test_dockerd_and_the_reader_agree_on_the_file"
 GUIDE_AFTER = EXAMPLES / "guide" / "daemon.after.json"
 GUIDE_BEFORE = EXAMPLES / "guide" / "daemon.before.json"
 # The reference guide's file with the classic mistake: no comma after `false`.
-MISSING_COMMA = """{
-    "log-driver": "journald",
-    "signature-verification": false
-    "registry-mirrors": ["https://<your registry mirror FQDN>"]
-}
-"""
+MISSING_COMMA = (
+    "{\n"
+    '    "log-driver": "journald",\n'
+    '    "signature-verification": false\n'
+    f'    "registry-mirrors": ["https://{PLACEHOLDER}"]\n'
+    "}\n"
+)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -46,7 +53,7 @@ def test_missing_comma_fails_at_its_line_and_column_and_on_every_node_by_name(en
     assert run.exit_code == 1, run.output[-3000:]
     assert run.outcome(FILE_CHECK) == "failed"
     message = run.message(FILE_CHECK)
-    assert f"{broken}:4:5: error [daemon-json/invalid-json]" in message, message
+    assert f"{broken}:4:5: error [{INVALID_JSON.code}]" in message, message
     assert "missing ',' before the key 'registry-mirrors'" in message
     assert "add ',' after the value of 'signature-verification'" in message
     # Per node: dockerd's own words, then the reader's, under the node's own test id.
@@ -56,11 +63,11 @@ def test_missing_comma_fails_at_its_line_and_column_and_on_every_node_by_name(en
             assert outcome.outcome in ("failed", "error"), outcome
             assert f"{name}: dockerd did not start with {broken}" in outcome.message
             assert "invalid character '\"' after object key:value pair" in outcome.message
-            assert f"{broken}:4:5: error [daemon-json/invalid-json]" in outcome.message
+            assert f"{broken}:4:5: error [{INVALID_JSON.code}]" in outcome.message
     # dockerd refuses what the reader refuses: the oracle agrees, and says both.
     assert run.outcome(ORACLE_CHECK) == "passed"
     properties = run.find(ORACLE_CHECK)[0].properties
-    assert properties["reader_verdict"] == "refuses: daemon-json/invalid-json"
+    assert properties["reader_verdict"] == f"refuses: {INVALID_JSON.code}"
     assert properties["dockerd_verdict"].startswith("refused: unable to configure the Docker")
 
 
@@ -70,7 +77,7 @@ def test_guide_after_file_fails_on_signature_verification_unless_allowed(engine,
     )
     assert plain.outcome(FILE_CHECK) == "failed"
     message = plain.message(FILE_CHECK)
-    assert f"{GUIDE_AFTER}:3:5: error [daemon-json/fork-key]" in message, message
+    assert f"{GUIDE_AFTER}:3:5: error [{FORK_KEY.code}]" in message, message
     assert "--allow-daemon-key signature-verification" in message
 
     allowed = run_suites(
@@ -128,5 +135,5 @@ def test_baseline_change_besides_registry_mirrors_fails_the_baseline_check(engin
     for check in (FILE_CHECK, NODE_CHECK):
         assert run.outcome(check) == "failed", run.output[-3000:]
         message = run.message(check)
-        assert "[daemon-json/baseline-changed] 'log-driver' changed from \"journald\"" in message
+        assert f"[{BASELINE_CHANGED.code}] 'log-driver' changed from \"journald\"" in message
         assert "daemon.before.json" in message

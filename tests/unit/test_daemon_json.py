@@ -17,7 +17,7 @@ from mirrorcheck.rules.daemon_json import assess as dj
 from mirrorcheck.rules.daemon_json import keys as dk
 from mirrorcheck.rules.daemon_json.assess import (
     DOCKERD_DIFFERENCES,
-    FINDING_CODES,
+    RULES,
     Assessment,
     assess,
     check_baseline,
@@ -26,7 +26,9 @@ from mirrorcheck.rules.daemon_json.assess import (
     parse_daemon_json,
     read_daemon_json,
 )
+from mirrorcheck.rules.daemon_json.expected_mirror import ExpectedMirror
 from mirrorcheck.rules.daemon_json.keys import EngineVersion, KeyStatus, key_status
+from mirrorcheck.rules.daemon_json.mirrors import first_mirror_host
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "daemon_json"
 INDEX = json.loads((CORPUS / "cases.json").read_text())
@@ -113,10 +115,19 @@ def test_effective_mirrors_match_docker_info(case: dict[str, Any]) -> None:
     assert effective_mirrors(doc) == case["dockerd_20_10_mirrors"]
 
 
-def test_every_emitted_code_is_in_the_code_table() -> None:
+def test_every_emitted_code_is_a_declared_rule() -> None:
     emitted = {code for case in CASES for code in case["codes"]}
-    assert emitted <= set(FINDING_CODES)
-    assert set(DOCKERD_DIFFERENCES) <= set(FINDING_CODES)
+    assert emitted <= set(RULES)
+    assert set(DOCKERD_DIFFERENCES) <= set(RULES)
+
+
+def test_every_rule_is_gated_by_a_suite_check() -> None:
+    for rule in RULES.values():
+        assert rule.gated_by, rule.code
+        for gate in rule.gated_by:
+            path, _, name = gate.partition("::")
+            source = (Path(__file__).resolve().parents[2] / path).read_text()
+            assert f"def {name}(" in source, gate
 
 
 # -- syntax and encoding --------------------------------------------------------
@@ -548,7 +559,23 @@ def test_mirror_password_never_appears_in_the_output() -> None:
 
 
 def test_an_expected_mirror_without_a_host_says_so():
-    from mirrorcheck.rules.daemon_json.mirrors import ExpectedMirror
-
     with pytest.raises(ValueError, match=r"'https://' has no host: write https://<mirror FQDN>"):
         ExpectedMirror.parse("https://")
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        (
+            '{"registry-mirrors": ["https://Registry-Cache.corp.example:5000/"]}',
+            "registry-cache.corp.example",
+        ),
+        ('\ufeff{"registry-mirrors": ["https://[fd00::5]:443"]}', "fd00::5"),
+        ('{"registry-mirrors": ["https://<your registry mirror FQDN>"]}', None),
+        ('{"registry-mirrors": ["mirror.example.com"]}', None),
+        ('{"registry-mirrors": []}', None),
+        ("{not json", None),
+    ],
+)
+def test_the_first_mirror_host_is_read_as_the_lint_reads_the_file(text, host) -> None:
+    assert first_mirror_host(parse_daemon_json(text)) == host

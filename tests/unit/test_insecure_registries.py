@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mirrorcheck.findings import Severity
+from mirrorcheck.rules.daemon_json.assess import assess, parse_daemon_json
+from mirrorcheck.rules.daemon_json.catalog import MIRROR_INSECURE
 from mirrorcheck.rules.daemon_json.insecure_registries import (
     CODE,
     InsecureRegistries,
@@ -114,3 +116,14 @@ def test_mirror_host_is_the_url_host_with_its_port():
     assert mirror_host("https://mirror.test:8443/") == "mirror.test:8443"
     assert mirror_host("mirror.test") == "mirror.test"
     assert mirror_host("https://user@mirror.test") == "mirror.test"
+
+
+def test_the_file_and_the_running_daemon_report_the_same_rule():
+    doc = parse_daemon_json(
+        '{"registry-mirrors": ["https://mirror.test"], "insecure-registries": ["mirror.test"]}'
+    )
+    in_file = assess(doc).findings
+    in_daemon = insecure_mirror_findings(
+        MIRROR, InsecureRegistries.from_docker_info(INFO_MIRROR_INSECURE)
+    )
+    assert {f.code for f in in_file} == {f.code for f in in_daemon} == {MIRROR_INSECURE.code}

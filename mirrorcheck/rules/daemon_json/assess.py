@@ -57,16 +57,22 @@ every name here stays importable from here:
 
 - :mod:`mirrorcheck.text.json_positions`: JSON with positions, syntax errors
   with a fix, duplicate keys, the caret excerpt (knows nothing of Docker);
-- :mod:`mirrorcheck.rules.daemon_json.reader`: bytes to :class:`DaemonJson`, with
-  what dockerd makes of the encoding, an empty file, trailing data;
-- :mod:`mirrorcheck.rules.daemon_json.key_rules`: keys per engine, value types,
-  keys also given as dockerd flags;
-- :mod:`mirrorcheck.rules.daemon_json.mirrors`: registry-mirrors and
-  insecure-registries (URLs parsed as Go's net/url does), the expected
-  mirror, :func:`effective_mirrors`;
+- :mod:`mirrorcheck.text.go_url`: URLs split as Go's net/url splits them;
+- :mod:`mirrorcheck.rules.daemon_json.catalog`: every rule, declared once
+  (:data:`RULES`);
+- :mod:`mirrorcheck.rules.daemon_json.reader`: bytes to :class:`DaemonJson`
+  (:mod:`~mirrorcheck.rules.daemon_json.document`), with what dockerd makes of
+  the encoding, an empty file, trailing data;
+- :mod:`mirrorcheck.rules.daemon_json.key_rules`: keys per engine
+  (:mod:`~mirrorcheck.rules.daemon_json.keys` over the table in
+  :mod:`~mirrorcheck.rules.daemon_json.key_table`), value types, keys also
+  given as dockerd flags;
+- :mod:`mirrorcheck.rules.daemon_json.mirrors`: registry-mirrors, with the
+  expected mirror (:mod:`~mirrorcheck.rules.daemon_json.expected_mirror`) and
+  insecure-registries (:mod:`~mirrorcheck.rules.daemon_json.insecure_entries`),
+  :func:`effective_mirrors`;
 - :mod:`mirrorcheck.rules.daemon_json.baseline`: :func:`check_baseline`;
-- :mod:`mirrorcheck.rules.daemon_json.codes`: :data:`FINDING_CODES` and
-  :data:`DOCKERD_DIFFERENCES`.
+- :mod:`mirrorcheck.rules.daemon_json.codes`: :data:`DOCKERD_DIFFERENCES`.
 """
 
 from __future__ import annotations
@@ -75,43 +81,29 @@ import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from mirrorcheck.findings import Finding, Severity
-from mirrorcheck.rules.daemon_json import keys
 from mirrorcheck.rules.daemon_json.baseline import check_baseline
-from mirrorcheck.rules.daemon_json.codes import (
-    DOCKERD_DIFFERENCES,
-    FINDING_CODES,
-    DockerdDifference,
-)
-from mirrorcheck.rules.daemon_json.key_rules import check_flag_conflicts, check_keys
-from mirrorcheck.rules.daemon_json.keys import EngineVersion
-from mirrorcheck.rules.daemon_json.mirrors import (
-    MIRROR_PATH_FROM,
-    PLACEHOLDER,
+from mirrorcheck.rules.daemon_json.catalog import PLACEHOLDER, RULES
+from mirrorcheck.rules.daemon_json.codes import DOCKERD_DIFFERENCES, DockerdDifference
+from mirrorcheck.rules.daemon_json.document import DaemonJson, Issue
+from mirrorcheck.rules.daemon_json.engine import DEFAULT_ENGINE, OLDEST, EngineVersion
+from mirrorcheck.rules.daemon_json.expected_mirror import (
     ExpectedMirror,
-    check_mirrors,
-    effective_mirrors,
     missing_mirror,
     normalise_mirror,
 )
-from mirrorcheck.rules.daemon_json.reader import (
-    DEFAULT_ENGINE,
-    STRICT_FROM,
-    DaemonJson,
-    Issue,
-    parse_daemon_json,
-    read_daemon_json,
-)
+from mirrorcheck.rules.daemon_json.key_rules import check_flag_conflicts, check_keys
+from mirrorcheck.rules.daemon_json.mirrors import MIRROR_PATH_FROM, check_mirrors, effective_mirrors
+from mirrorcheck.rules.daemon_json.reader import STRICT_FROM, parse_daemon_json, read_daemon_json
 from mirrorcheck.text.json_positions import JsonMember, JsonNode
 
 __all__ = [
     "DEFAULT_ENGINE",
     "DOCKERD_DIFFERENCES",
-    "FINDING_CODES",
     "MIRROR_PATH_FROM",
     "PLACEHOLDER",
+    "RULES",
     "STRICT_FROM",
     "Assessment",
     "DaemonJson",
@@ -120,8 +112,6 @@ __all__ = [
     "JsonNode",
     "assess",
     "check_baseline",
-    "check_daemon_json",
-    "check_file",
     "effective_mirrors",
     "main",
     "normalise_mirror",
@@ -193,21 +183,6 @@ def assess(
     )
 
 
-def check_daemon_json(doc: DaemonJson, **options: Any) -> list[Finding]:
-    """The findings of :func:`assess` (same keyword options)."""
-    return assess(doc, **options).findings
-
-
-def check_file(
-    path: str, engine: str | EngineVersion = DEFAULT_ENGINE, **options: Any
-) -> list[Finding]:
-    """Read ``path`` and return every finding; ``baseline`` may be a path here."""
-    baseline = options.pop("baseline", None)
-    if isinstance(baseline, str):
-        baseline = read_daemon_json(baseline, engine)
-    return assess(read_daemon_json(path, engine), baseline=baseline, **options).findings
-
-
 def _one_line(finding: Finding) -> str:
     text = f"{finding.location}: {finding.severity.value} [{finding.code}] {finding.message}"
     return f"{text}; fix: {finding.fix}" if finding.fix else text
@@ -254,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         engine = EngineVersion.parse(args.engine_version)
     except ValueError as error:
         parser.error(str(error))
-    if engine < keys.OLDEST:
-        parser.error(f"--engine-version {engine}: the key table starts at {keys.OLDEST}")
+    if engine < OLDEST:
+        parser.error(f"--engine-version {engine}: the key table starts at {OLDEST}")
     if args.mirror_url:
         try:
             ExpectedMirror.parse(args.mirror_url)

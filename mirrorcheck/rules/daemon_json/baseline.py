@@ -26,10 +26,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mirrorcheck.findings import Finding, Severity
-from mirrorcheck.rules.daemon_json import keys
+from mirrorcheck.findings import Finding
+from mirrorcheck.rules.daemon_json import catalog, keys
+from mirrorcheck.rules.daemon_json.document import DaemonJson
 from mirrorcheck.rules.daemon_json.keys import KeyStatus
-from mirrorcheck.rules.daemon_json.reader import DaemonJson
 
 
 def check_baseline(before: DaemonJson, after: DaemonJson) -> list[Finding]:
@@ -44,8 +44,7 @@ def check_baseline(before: DaemonJson, after: DaemonJson) -> list[Finding]:
         reason = "it could not be read" if not which.readable else "it is not a valid JSON object"
         return [
             after.finding(
-                Severity.ERROR,
-                "daemon-json/baseline-invalid",
+                catalog.BASELINE_INVALID,
                 f"cannot compare with the baseline {before.path}: {which.path} {reason}",
                 "fix that file first, or compare against a readable copy of the original",
             )
@@ -62,19 +61,16 @@ def check_baseline(before: DaemonJson, after: DaemonJson) -> list[Finding]:
         ):
             findings.append(
                 after.finding(
-                    Severity.INFO,
-                    "daemon-json/baseline-cleanup",
+                    catalog.BASELINE_CLEANUP,
                     f"{key!r} of the baseline {before.path} was removed; upstream dockerd "
                     f"{after.engine} refuses it, so that is expected",
-                    "",
                     key=key,
                 )
             )
             continue
         findings.append(
             after.finding(
-                Severity.ERROR,
-                "daemon-json/baseline-removed",
+                catalog.BASELINE_REMOVED,
                 f"{key!r} of the baseline {before.path} is gone; "
                 "only 'registry-mirrors' should change",
                 f"put {key!r} back as it was in {before.path}",
@@ -89,8 +85,7 @@ def check_baseline(before: DaemonJson, after: DaemonJson) -> list[Finding]:
         if key not in old:
             findings.append(
                 after.finding(
-                    Severity.ERROR,
-                    "daemon-json/baseline-added",
+                    catalog.BASELINE_ADDED,
                     f"{key!r} is new compared with the baseline {before.path}; "
                     "only 'registry-mirrors' should be added",
                     f"remove {key!r}, or make it a separate, reviewed change",
@@ -101,8 +96,7 @@ def check_baseline(before: DaemonJson, after: DaemonJson) -> list[Finding]:
         elif not _same_json(old[key], new[key]):
             findings.append(
                 after.finding(
-                    Severity.ERROR,
-                    "daemon-json/baseline-changed",
+                    catalog.BASELINE_CHANGED,
                     f"{key!r} changed from {_short(old[key])} in the baseline {before.path} "
                     f"to {_short(new[key])}; only 'registry-mirrors' should change",
                     f"restore {key!r} to {_short(old[key])}",

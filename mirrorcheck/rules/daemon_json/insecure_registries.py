@@ -13,7 +13,8 @@ This judges what the running daemon reports (``docker info`` ->
 ``RegistryConfig``): it holds daemon.json's ``insecure-registries``, any
 ``--insecure-registry`` flag from the service's command line, and the
 defaults. The daemon.json file itself is judged, with line and column, by
-:mod:`mirrorcheck.rules.daemon_json.assess` (code ``daemon-json/mirror-insecure``).
+:mod:`mirrorcheck.rules.daemon_json.insecure_entries`; both decide with
+:func:`insecure_match` and report the one rule ``daemon-json/mirror-insecure``.
 
 Usage::
 
@@ -24,7 +25,9 @@ Usage::
 
     running = InsecureRegistries.from_docker_info(node.docker_info()["RegistryConfig"])
     findings = insecure_mirror_findings("https://mirror.test", running, addresses=["172.18.0.4"])
-    # [Finding(error, 'insecure-registries/mirror-insecure', "... listed by name ...")]
+    # [Finding(error, 'daemon-json/mirror-insecure', "... listed by name ...")]
+    insecure_match("127.0.0.1:5000", {}, [ipaddress.ip_network("127.0.0.0/8")], [])
+    # InsecureMatch(name='', network=IPv4Network('127.0.0.0/8'), address=IPv4Address('127.0.0.1'))
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from mirrorcheck.findings import Finding, Severity
+from mirrorcheck.findings import Finding
+from mirrorcheck.rules.daemon_json.catalog import MIRROR_INSECURE
 from mirrorcheck.rules.tls.policy import docker_ca_path
+from mirrorcheck.text.hostport import ip_of, split_host_port
 
-CODE = "insecure-registries/mirror-insecure"
+CODE = MIRROR_INSECURE.code
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -84,22 +89,59 @@ def mirror_host(mirror_url: str) -> str:
     return urlsplit(url).netloc.rsplit("@", 1)[-1]
 
 
-def _hostname(host_port: str) -> str:
-    if host_port.startswith("["):
-        return host_port[1:].split("]", 1)[0]
-    return host_port.rsplit(":", 1)[0] if host_port.count(":") == 1 else host_port
+LOOPBACK_NAMES = ("localhost",)
+"""Names that always mean this host, whatever a resolver says."""
 
 
-def _addresses(host_port: str, resolved: Iterable[str]) -> list[Address]:
-    found: list[Address] = []
-    for text in [*resolved, _hostname(host_port)]:
-        try:
-            found.append(ipaddress.ip_address(text))
-        except ValueError:
-            continue
-    if not found and _hostname(host_port).lower() == "localhost":
-        found = [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
+@dataclass(frozen=True)
+class InsecureMatch:
+    """Why dockerd skips certificate checks for a mirror: the name listing it, or the range.
+
+    ``name``: the insecure registry ``host[:port]`` the mirror is listed under;
+    else ``network`` and the mirror's ``address`` inside it.
+    """
+
+    name: str = ""
+    network: Network | None = None
+    address: Address | None = None
+
+
+def mirror_addresses(host_port: str, resolved: Iterable[str] = ()) -> list[Address]:
+    """The addresses dockerd may reach the mirror at: ``resolved``, then the host if an IP.
+
+    ``localhost`` stands for both loopback addresses. Text that is not an IP is skipped.
+    """
+    found = [ip for ip in (ip_of(str(text)) for text in resolved) if ip is not None]
+    host = split_host_port(host_port)[0]
+    ip = ip_of(host)
+    if ip is not None:
+        found.append(ip)
+    elif host.lower() in LOOPBACK_NAMES:
+        found += [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
     return found
+
+
+def insecure_match(
+    host_port: str,
+    names: Mapping[str, bool],
+    networks: Iterable[Network],
+    resolved: Iterable[str] = (),
+) -> InsecureMatch | None:
+    """dockerd's isSecureIndex for a mirror's ``host[:port]``; None when TLS is verified.
+
+    ``names``: registry ``host[:port]`` -> Secure, looked up first and exactly
+    as written (a name listed as secure ends the search). ``networks``: the
+    insecure ranges in order, the first holding one of the mirror's addresses
+    wins. ``resolved``: what the mirror's name resolves to where dockerd runs.
+    """
+    if host_port in names:
+        return None if names[host_port] else InsecureMatch(name=host_port)
+    addresses = mirror_addresses(host_port, resolved)
+    for network in networks:
+        for address in addresses:
+            if address.version == network.version and address in network:
+                return InsecureMatch(network=network, address=address)
+    return None
 
 
 def why_insecure(
@@ -110,19 +152,17 @@ def why_insecure(
     ``addresses``: what the mirror's name resolves to where dockerd runs.
     """
     host = mirror_host(mirror_url)
-    if host in registries.names:
-        secure = registries.names[host]
-        return "" if secure else f"{host!r} is listed by name in {registries.source}"
-    for address in _addresses(host, addresses):
-        for network in registries.networks:
-            if address.version == network.version and address in network:
-                always = str(network) in ALWAYS_INSECURE
-                default = " (dockerd always treats it as insecure)" if always else ""
-                return (
-                    f"{host!r} resolves to {address}, inside the insecure range {network}"
-                    f"{default} of {registries.source}"
-                )
-    return ""
+    match = insecure_match(host, registries.names, registries.networks, addresses)
+    if match is None:
+        return ""
+    if match.name:
+        return f"{host!r} is listed by name in {registries.source}"
+    always = str(match.network) in ALWAYS_INSECURE
+    default = " (dockerd always treats it as insecure)" if always else ""
+    return (
+        f"{host!r} resolves to {match.address}, inside the insecure range {match.network}"
+        f"{default} of {registries.source}"
+    )
 
 
 def insecure_mirror_findings(
@@ -151,13 +191,9 @@ def insecure_mirror_findings(
             f"CA goes in {docker_ca_path(host)}"
         )
     return [
-        Finding(
-            severity=Severity.ERROR,
-            code=CODE,
-            message=(
-                f"dockerd does not verify the mirror's certificate: {reason}. A wrong, "
-                "expired or forged certificate then goes unnoticed"
-            ),
+        MIRROR_INSECURE.finding(
+            f"dockerd does not verify the mirror's certificate: {reason}. A wrong, "
+            "expired or forged certificate then goes unnoticed",
             fix=fix,
             path=where or registries.source,
             key="insecure-registries",

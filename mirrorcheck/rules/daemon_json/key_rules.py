@@ -29,10 +29,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from mirrorcheck.findings import Severity
-from mirrorcheck.rules.daemon_json import keys
+from mirrorcheck.rules.daemon_json import catalog, keys
+from mirrorcheck.rules.daemon_json.document import DaemonJson, DocumentRules, Issue
 from mirrorcheck.rules.daemon_json.keys import KeyStatus
-from mirrorcheck.rules.daemon_json.reader import DaemonJson, DocumentRules, Issue
 from mirrorcheck.text.json_positions import JsonMember, JsonNode, describe_value
 
 _UNKNOWN = '("the following directives don\'t match any configuration option")'
@@ -74,11 +73,10 @@ class _KeyRules(DocumentRules):
             fork = keys.FORK_KEYS.get(name)
             if refused:
                 self.add(
-                    True,
-                    Severity.INFO,
-                    "daemon-json/allowed-key",
+                    catalog.ALLOWED_KEY,
                     f"{name!r} is allowed by --allow-daemon-key; upstream {refusal}",
                     "make sure this node runs the fork that reads it",
+                    refuses=True,
                     **where,
                 )
             if fork is not None:
@@ -92,21 +90,19 @@ class _KeyRules(DocumentRules):
             assert entry is not None or status is KeyStatus.NO_EFFECT
             if status is KeyStatus.DEPRECATED and entry is not None:
                 self.add(
-                    False,
-                    Severity.WARNING,
-                    "daemon-json/key-deprecated",
+                    catalog.KEY_DEPRECATED,
                     f"{name!r} is deprecated in dockerd {engine}, removed in {entry.removed_from}",
                     _instead(entry),
+                    refuses=False,
                     **where,
                 )
             if status is KeyStatus.NO_EFFECT:
                 self.add(
-                    False,
-                    Severity.WARNING,
-                    "daemon-json/key-no-effect",
+                    catalog.KEY_NO_EFFECT,
                     f"{name!r} has no effect in dockerd {engine}"
                     + (f": {entry.note}" if entry is not None and entry.note else ""),
                     "remove it",
+                    refuses=False,
                     **where,
                 )
             if entry is not None and status is not KeyStatus.NO_EFFECT:
@@ -116,13 +112,12 @@ class _KeyRules(DocumentRules):
         fork = keys.FORK_KEYS.get(name)
         if fork is not None:
             self.add(
-                refused,
-                Severity.ERROR,
-                "daemon-json/fork-key",
+                catalog.FORK_KEY,
                 f"{name!r} is not an upstream Docker Engine option: it comes from {fork.origin}; "
                 f"upstream {refusal}",
                 f"remove the line (and the comma that separated it), or allow it with "
                 f"--allow-daemon-key {name} on nodes that run that fork",
+                refuses=refused,
                 **where,
             )
             return
@@ -131,34 +126,31 @@ class _KeyRules(DocumentRules):
             return
         if status is KeyStatus.TOO_NEW and entry is not None:
             self.add(
-                refused,
-                Severity.ERROR,
-                "daemon-json/key-too-new",
+                catalog.KEY_TOO_NEW,
                 f"{name!r} needs Docker Engine {entry.since} or later; "
                 + (refusal if refused else f"dockerd {engine} ignores it"),
                 f"upgrade the engine to {entry.since}+ or remove {name!r}",
+                refuses=refused,
                 **where,
             )
             return
         if status is KeyStatus.REMOVED and entry is not None:
             self.add(
-                True,
-                Severity.ERROR,
-                "daemon-json/key-removed",
+                catalog.KEY_REMOVED,
                 f"{name!r} was removed in Docker Engine {entry.removed_from}: dockerd {engine} "
                 f"refuses to start" + (f" ({entry.note})" if entry.note else ""),
                 _instead(entry),
+                refuses=True,
                 **where,
             )
             return
         if status is KeyStatus.NEVER_ACCEPTED and entry is not None:
             self.add(
-                True,
-                Severity.ERROR,
-                "daemon-json/unknown-key",
+                catalog.UNKNOWN_KEY,
                 f"{name!r} is a field of dockerd's configuration but not a flag, and dockerd "
                 f"checks keys against its flags: {refusal}",
                 f"remove it; {entry.note}",
+                refuses=True,
                 **where,
             )
             return
@@ -171,13 +163,12 @@ class _KeyRules(DocumentRules):
         for inner in member.value.members:
             if not keys.dockerd_accepts_name(inner.key, self.engine):
                 self.add(
-                    True,
-                    Severity.ERROR,
-                    "daemon-json/unknown-key",
+                    catalog.UNKNOWN_KEY,
                     f"unknown key {inner.key!r} inside {member.key!r}: "
                     f"dockerd {self.engine} refuses to start {_UNKNOWN}",
                     "check the spelling against the Docker documentation for "
                     f"{member.key!r}, or remove it",
+                    refuses=True,
                     offset=inner.key_start,
                     key=f"{member.key}.{inner.key}",
                 )
@@ -198,13 +189,12 @@ class _KeyRules(DocumentRules):
             else "the setting does nothing"
         )
         self.add(
-            refused,
-            Severity.ERROR,
-            "daemon-json/flag-name-key",
+            catalog.FLAG_NAME_KEY,
             f"{member.key!r} is the name of dockerd's --{member.key} command-line flag, not a "
             f"daemon.json key: dockerd {self.engine} accepts the name and silently ignores it, "
             f"so {consequence}",
             fix,
+            refuses=refused,
             offset=member.key_start,
             key=member.key,
         )
@@ -220,22 +210,20 @@ class _KeyRules(DocumentRules):
             fix = f"did you mean {close[0]!r}? otherwise remove it" if close else "remove it"
         if refused:
             self.add(
-                True,
-                Severity.ERROR,
-                "daemon-json/unknown-key",
+                catalog.UNKNOWN_KEY,
                 f"unknown key {name!r}: dockerd {self.engine} refuses to start {_UNKNOWN}",
                 fix,
+                refuses=True,
                 offset=member.key_start,
                 key=name,
             )
         else:
             self.add(
-                False,
-                Severity.ERROR,
-                "daemon-json/ignored-key",
+                catalog.IGNORED_KEY,
                 f"unknown key {name!r}: dockerd {self.engine} checks only the names inside its "
                 "object value, finds them known, and ignores the key silently",
                 fix,
+                refuses=False,
                 offset=member.key_start,
                 key=name,
             )
@@ -244,11 +232,10 @@ class _KeyRules(DocumentRules):
         value = member.value
         if value.kind == "null":
             self.add(
-                False,
-                Severity.WARNING,
-                "daemon-json/null-value",
+                catalog.NULL_VALUE,
                 f"{member.key!r} is null: dockerd keeps its default, as if the key were absent",
                 f"give {member.key!r} a value or remove it",
+                refuses=False,
                 offset=member.key_start,
                 key=member.key,
             )
@@ -256,13 +243,12 @@ class _KeyRules(DocumentRules):
         if expected.accepts(value.value):
             return
         self.add(
-            True,
-            Severity.ERROR,
-            "daemon-json/type",
+            catalog.TYPE,
             f"{member.key!r} must be {expected.value}, "
             f"found {describe_value(value.value, value.literal)}: "
             f"dockerd {self.engine} refuses to start (json: cannot unmarshal)",
             _type_fix(member.key, value, expected),
+            refuses=True,
             offset=value.start,
             key=member.key,
         )
@@ -291,14 +277,13 @@ def check_flag_conflicts(doc: DaemonJson, flags: Sequence[str]) -> list[Issue]:
         for item in inner:
             if item.key in names:
                 rules.add(
-                    True,
-                    Severity.ERROR,
-                    "daemon-json/flag-conflict",
+                    catalog.FLAG_CONFLICT,
                     f"{item.key!r} is set here and by dockerd's {names[item.key]} flag: "
                     f'dockerd {rules.engine} refuses to start ("specified both as a flag '
                     'and in the configuration file")',
                     f"remove {item.key!r} here, or drop {names[item.key]} from dockerd's "
                     "command line (systemctl cat docker)",
+                    refuses=True,
                     offset=item.key_start,
                     key=item.key,
                 )

@@ -16,7 +16,6 @@ Usage::
     doc = read_daemon_json("/etc/docker/daemon.json", engine="20.10")
     doc.readable                  # False if the file could not be opened
     doc.document                  # {'registry-mirrors': [...]}: the last duplicate wins
-    doc.key_position("registry-mirrors")   # (line, column), or None if absent
     for finding in doc.findings:  # only what reading found; the rules are in assess()
         print(finding.render())
 
@@ -29,120 +28,25 @@ Source (moby/moby): ``daemon/config/config.go`` (getConflictFreeConfiguration).
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
-
 from mirrorcheck.findings import Finding, Severity
-from mirrorcheck.rules.daemon_json.keys import EngineVersion
-from mirrorcheck.text.json_positions import (
-    JsonMember,
-    JsonNode,
-    JsonSyntaxError,
-    Positions,
-    describe_value,
-    parse_json,
-)
+from mirrorcheck.rules.daemon_json import catalog
+from mirrorcheck.rules.daemon_json.document import DaemonJson, DocumentRules, Issue
+from mirrorcheck.rules.daemon_json.engine import DEFAULT_ENGINE, EngineVersion
+from mirrorcheck.text.json_positions import JsonSyntaxError, Positions, describe_value, parse_json
 
-DEFAULT_ENGINE = EngineVersion(20, 10)
-"""The engine of the lab nodes (Debian bookworm's docker.io)."""
+__all__ = [
+    "DEFAULT_ENGINE",
+    "STRICT_FROM",
+    "DaemonJson",
+    "DocumentRules",
+    "Issue",
+    "parse_daemon_json",
+    "read_daemon_json",
+]
 
 STRICT_FROM = EngineVersion(23, 0)
 """From 23.0 dockerd decodes a BOM, validates UTF-8, accepts an empty file and
 refuses trailing data (json.Unmarshal instead of one json.Decoder.Decode)."""
-
-
-@dataclass
-class Issue:
-    """A finding, and whether dockerd refuses to start because of what it names."""
-
-    finding: Finding
-    dockerd_refuses: bool
-
-
-@dataclass
-class DaemonJson:
-    """One daemon.json as read: its text, its parsed tree, and what reading it found."""
-
-    path: str
-    engine: EngineVersion
-    text: str = ""
-    root: JsonNode | None = None
-    readable: bool = True
-    _issues: list[Issue] = field(default_factory=list, repr=False)
-    _positions: Positions | None = field(default=None, repr=False)
-
-    @property
-    def findings(self) -> list[Finding]:
-        """What reading and parsing found (the rules are in daemon_json.assess)."""
-        return [issue.finding for issue in self._issues]
-
-    @property
-    def issues(self) -> list[Issue]:
-        """:attr:`findings`, each with whether dockerd refuses to start over it."""
-        return list(self._issues)
-
-    @property
-    def document(self) -> dict[str, Any] | None:
-        """The top-level object as dockerd sees it (last duplicate wins), or None."""
-        if self.root is not None and self.root.kind == "object":
-            return self.root.value
-        return None
-
-    def member(self, key: str) -> JsonMember | None:
-        """The top-level member dockerd uses for ``key`` (the last one)."""
-        if self.root is None or self.root.kind != "object":
-            return None
-        found = None
-        for member in self.root.members:
-            if member.key == key:
-                found = member
-        return found
-
-    def line_col(self, offset: int) -> tuple[int, int]:
-        """1-based line and column of a character offset in :attr:`text`."""
-        return self._where().line_col(offset)
-
-    def key_position(self, key: str) -> tuple[int, int] | None:
-        """Line and column of the top-level ``key`` dockerd uses, if present."""
-        member = self.member(key)
-        return None if member is None else self.line_col(member.key_start)
-
-    def finding(
-        self,
-        severity: Severity,
-        code: str,
-        message: str,
-        fix: str = "",
-        offset: int | None = None,
-        key: str = "",
-        context_from: int | None = None,
-    ) -> Finding:
-        """A finding on this file, placed at ``offset`` with an excerpt when given."""
-        line = column = None
-        excerpt = ""
-        if offset is not None and self.text:
-            line, column = self.line_col(offset)
-            excerpt = self._where().excerpt(offset, context_from)
-        return Finding(
-            severity=severity,
-            code=code,
-            message=message,
-            fix=fix,
-            path=self.path,
-            line=line,
-            column=column,
-            key=key,
-            excerpt=excerpt,
-        )
-
-    def _add(self, finding: Finding, dockerd_refuses: bool) -> None:
-        self._issues.append(Issue(finding, dockerd_refuses))
-
-    def _where(self) -> Positions:
-        if self._positions is None:
-            self._positions = Positions(self.text)
-        return self._positions
 
 
 def parse_daemon_json(
@@ -154,90 +58,80 @@ def parse_daemon_json(
     text = _decode(doc, data) if isinstance(data, bytes) else _strip_bom(doc, data)
     doc.text = text
     if "/docker-latest/" in path.replace("\\", "/"):
-        doc._add(
+        doc.add_issue(
             doc.finding(
-                Severity.INFO,
-                "daemon-json/docker-latest-path",
+                catalog.DOCKER_LATEST_PATH,
                 "/etc/docker-latest/ belongs to Red Hat's docker-latest package; "
                 "upstream Docker Engine reads /etc/docker/daemon.json",
-                "edit /etc/docker/daemon.json on nodes that run upstream Docker Engine",
             ),
-            False,
+            refuses=False,
         )
     if not text.strip(" \t\r\n"):
         _empty(doc)
         return doc
     try:
-        parsed = parse_json(text, doc._where())
+        parsed = parse_json(text, doc.positions)
     except JsonSyntaxError as error:
         said = f" (dockerd: {error.go_error})" if error.go_error else ""
-        doc._add(
+        doc.add_issue(
             doc.finding(
-                Severity.ERROR,
-                "daemon-json/invalid-json",
+                catalog.INVALID_JSON,
                 f"invalid JSON: {error.message}{said}; dockerd refuses to start",
                 error.fix,
                 offset=error.offset,
                 context_from=error.context_from,
             ),
-            True,
+            refuses=True,
         )
         return doc
     root, trailing = parsed.root, parsed.trailing
     doc.root = root
     for duplicate, first in parsed.duplicates:
         line, col = doc.line_col(first.key_start)
-        doc._add(
+        doc.add_issue(
             doc.finding(
-                Severity.ERROR,
-                "daemon-json/duplicate-key",
+                catalog.DUPLICATE_KEY,
                 f"the key {duplicate.key!r} appears again (first at {line}:{col}); dockerd "
                 "silently keeps only this last value",
                 f"keep one {duplicate.key!r} and merge the values into it",
                 offset=duplicate.key_start,
                 key=duplicate.key,
             ),
-            False,
+            refuses=False,
         )
     if trailing is not None:
         strict = engine >= STRICT_FROM
-        doc._add(
+        doc.add_issue(
             doc.finding(
-                Severity.ERROR,
-                "daemon-json/trailing-data",
+                catalog.TRAILING_DATA,
                 "text after the end of the JSON object: "
                 + (
                     f"dockerd {engine} refuses to start"
                     if strict
                     else f"dockerd {engine} ignores it, 23.0 and later refuse to start"
                 ),
-                "remove it, or move it inside the object",
                 offset=trailing,
             ),
-            strict,
+            refuses=strict,
         )
     if root is not None and root.kind == "null":
-        doc._add(
+        doc.add_issue(
             doc.finding(
-                Severity.ERROR,
-                "daemon-json/null-document",
+                catalog.NULL_DOCUMENT,
                 "the file holds only `null`: dockerd starts with defaults, nothing here applies",
-                "write an object: {}",
                 offset=root.start,
             ),
-            False,
+            refuses=False,
         )
     elif root is not None and root.kind != "object":
-        doc._add(
+        doc.add_issue(
             doc.finding(
-                Severity.ERROR,
-                "daemon-json/not-object",
+                catalog.NOT_OBJECT,
                 f"the top level is {describe_value(root.value)}, not an object: "
                 f"dockerd {engine} refuses to start",
-                'wrap the settings in { }, e.g. {"registry-mirrors": ["https://..."]}',
                 offset=root.start,
             ),
-            True,
+            refuses=True,
         )
     return doc
 
@@ -250,7 +144,7 @@ def read_daemon_json(path: str, engine: str | EngineVersion = DEFAULT_ENGINE) ->
             data = handle.read()
     except OSError as error:
         doc = DaemonJson(path=path, engine=engine, readable=False)
-        doc._add(_unreadable(path, error), True)
+        doc.add_issue(_unreadable(path, error), refuses=True)
         return doc
     return parse_daemon_json(data, path=path, engine=engine)
 
@@ -265,13 +159,7 @@ def _unreadable(path: str, error: OSError) -> Finding:
         fix = "run as a user that may read it (e.g. with sudo) or copy it somewhere readable"
     else:
         fix = "check that the path names a readable regular file"
-    return Finding(
-        severity=Severity.ERROR,
-        code="daemon-json/unreadable",
-        message=f"cannot read {path}: {reason}",
-        fix=fix,
-        path=path,
-    )
+    return catalog.UNREADABLE.finding(f"cannot read {path}: {reason}", fix=fix, path=path)
 
 
 def _strip_bom(doc: DaemonJson, text: str) -> str:
@@ -283,41 +171,36 @@ def _strip_bom(doc: DaemonJson, text: str) -> str:
 
 def _bom(doc: DaemonJson) -> None:
     if doc.engine < STRICT_FROM:
-        doc._add(
-            Finding(
-                severity=Severity.ERROR,
-                code="daemon-json/bom",
-                message=f"the file starts with a UTF-8 byte-order mark: dockerd {doc.engine} "
+        doc.add_issue(
+            catalog.BOM.finding(
+                f"the file starts with a UTF-8 byte-order mark: dockerd {doc.engine} "
                 "refuses to start (invalid character 'ï' looking for beginning of value); "
                 "23.0 and later accept it",
-                fix="save the file as UTF-8 without BOM, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE",
                 path=doc.path,
                 line=1,
                 column=1,
             ),
-            True,
+            refuses=True,
         )
 
 
 def _decode(doc: DaemonJson, data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         strict = doc.engine < STRICT_FROM
-        doc._add(
-            Finding(
-                severity=Severity.ERROR if strict else Severity.INFO,
-                code="daemon-json/utf16",
-                message="the file is UTF-16: "
+        doc.add_issue(
+            catalog.UTF16.finding(
+                "the file is UTF-16: "
                 + (
                     f"dockerd {doc.engine} refuses to start; 23.0 and later read it"
                     if strict
                     else f"dockerd {doc.engine} reads it, most other tools do not"
                 ),
-                fix="save it as UTF-8 without BOM",
+                severity=Severity.ERROR if strict else Severity.INFO,
                 path=doc.path,
                 line=1,
                 column=1,
             ),
-            strict,
+            refuses=strict,
         )
         return data.decode("utf-16", errors="replace")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -334,73 +217,36 @@ def _decode(doc: DaemonJson, data: bytes) -> str:
         bad = data[error.start : error.end]
         positions = Positions(text)
         offset = positions.offset(line, column)
-        doc._add(
-            Finding(
-                severity=Severity.ERROR,
-                code="daemon-json/not-utf8",
-                message=f"byte {bad.hex(' ')} is not UTF-8 (a Latin-1 or Windows-1252 editor?): "
+        doc.add_issue(
+            catalog.NOT_UTF8.finding(
+                f"byte {bad.hex(' ')} is not UTF-8 (a Latin-1 or Windows-1252 editor?): "
                 + (
                     f"dockerd {doc.engine} refuses to start"
                     if strict
                     else f"dockerd {doc.engine} silently turns it into U+FFFD"
                 ),
-                fix="re-save the file as UTF-8 (iconv -f latin1 -t utf-8)",
                 path=doc.path,
                 line=line,
                 column=column,
                 excerpt=positions.excerpt(offset),
             ),
-            strict,
+            refuses=strict,
         )
         return text
 
 
 def _empty(doc: DaemonJson) -> None:
     strict = doc.engine < STRICT_FROM
-    doc._add(
-        Finding(
-            severity=Severity.ERROR if strict else Severity.INFO,
-            code="daemon-json/empty",
-            message="the file is empty: "
+    doc.add_issue(
+        catalog.EMPTY.finding(
+            "the file is empty: "
             + (
                 f"dockerd {doc.engine} refuses to start (EOF); 23.0 and later start with defaults"
                 if strict
                 else f"dockerd {doc.engine} starts with defaults"
             ),
-            fix="write {} at least, or remove the file",
+            severity=Severity.ERROR if strict else Severity.INFO,
             path=doc.path,
         ),
-        strict,
+        refuses=strict,
     )
-
-
-class DocumentRules:
-    """A set of rules on one parsed daemon.json; each rule adds to :attr:`issues`.
-
-    A subclass reads :attr:`doc` and :attr:`members` (the top-level members in
-    file order, duplicates included) and calls :meth:`add` for what it finds.
-    """
-
-    def __init__(self, doc: DaemonJson):
-        self.doc = doc
-        self.engine = doc.engine
-        self.issues: list[Issue] = []
-        assert doc.root is not None
-        self.members = doc.root.members
-
-    def add(
-        self,
-        refuses: bool,
-        severity: Severity,
-        code: str,
-        message: str,
-        fix: str,
-        secret: str = "",
-        **where: Any,
-    ) -> None:
-        """A finding placed by :meth:`DaemonJson.finding`; ``secret`` is masked in its excerpt."""
-        finding = self.doc.finding(severity, code, message, fix, **where)
-        if secret:
-            # The excerpt quotes the file; a password in it must not reach a CI log.
-            finding = dataclasses.replace(finding, excerpt=finding.excerpt.replace(secret, "xxxxx"))
-        self.issues.append(Issue(finding, refuses))

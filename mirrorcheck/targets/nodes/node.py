@@ -19,7 +19,12 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from mirrorcheck.rules.daemon_json.document import DaemonJson
+from mirrorcheck.rules.daemon_json.engine import engine_or_default
+from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
 
 DAEMON_JSON_PATH = "/etc/docker/daemon.json"
 
@@ -122,3 +127,18 @@ def node_accounts(nodes: list[Node]) -> list[dict[str, object]]:
                 ) or []
         accounts.append(account)
     return accounts
+
+
+def read_node_daemon_json(node: Node, info: Mapping[str, object] | None = None) -> DaemonJson:
+    """The node's /etc/docker/daemon.json, read as its own dockerd reads it.
+
+    Placed as ``<node>:/etc/docker/daemon.json`` in findings; the engine is the
+    node's ``docker info`` ServerVersion (``info`` when already fetched), or
+    the lab's engine when the node reports none. Raises NodeError when the
+    file or docker info cannot be read.
+    """
+    data = node.read_file(DAEMON_JSON_PATH)
+    if info is None:
+        info = node.docker_info()
+    engine = engine_or_default(info.get("ServerVersion"))
+    return parse_daemon_json(data, path=f"{node.name}:{DAEMON_JSON_PATH}", engine=engine)

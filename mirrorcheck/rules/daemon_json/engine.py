@@ -1,0 +1,55 @@
+"""Docker Engine release lines, as the daemon.json rules compare them.
+
+Usage::
+
+    from mirrorcheck.rules.daemon_json.engine import OLDEST, EngineVersion, engine_or_default
+
+    EngineVersion.parse("20.10.24+dfsg1")     # EngineVersion(major=20, minor=10)
+    EngineVersion.parse("25.0") >= OLDEST     # True
+    engine_or_default("")                     # DEFAULT_ENGINE: docker info gave no version
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class EngineVersion:
+    """A Docker Engine release line, ``major.minor`` (patch releases do not change keys)."""
+
+    major: int
+    minor: int = 0
+
+    @classmethod
+    def parse(cls, text: str | EngineVersion) -> EngineVersion:
+        """``"20.10"``, ``"20.10.24+dfsg1"``, ``"v25.0.3"`` or ``"27"``; ValueError otherwise."""
+        if isinstance(text, EngineVersion):
+            return text
+        match = re.fullmatch(r"\s*v?(\d+)(?:\.(\d+))?(?:\.\d+)?(?:[-+~].*)?\s*", str(text))
+        if not match:
+            raise ValueError(f"not a Docker Engine version: {text!r} (expected e.g. 20.10 or 25.0)")
+        return cls(int(match.group(1)), int(match.group(2) or 0))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+OLDEST = EngineVersion(20, 10)
+"""The oldest engine the key table covers; ``since=OLDEST`` means "20.10 or earlier"."""
+
+DEFAULT_ENGINE = EngineVersion(20, 10)
+"""The engine of the lab nodes (Debian bookworm's docker.io)."""
+
+
+def engine_or_default(server_version: object) -> EngineVersion:
+    """The engine a node reports (``docker info`` ServerVersion), or :data:`DEFAULT_ENGINE`.
+
+    A missing or unparsable version falls back rather than failing: the file is
+    then judged as the lab's engine would read it.
+    """
+    try:
+        return EngineVersion.parse(str(server_version or ""))
+    except ValueError:
+        return DEFAULT_ENGINE
