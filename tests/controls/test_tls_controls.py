@@ -1,6 +1,6 @@
 """Negative controls for the TLS suite: each broken deployment fails the right check, by name.
 
-Every control runs ``suites/test_tls_proxy.py`` in a child pytest against a
+Every control runs the TLS suites (``suites/test_tls_*.py``) in a child pytest against a
 lab with one node, as a user would, and reads the junit outcomes. Four child
 runs, started together (each builds its own lab, about 15-20 s):
 
@@ -30,7 +30,14 @@ from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]
 
-SUITE = "suites/test_tls_proxy.py"
+SUITES = (
+    "suites/test_tls_certificate.py",
+    "suites/test_tls_versions.py",
+    "suites/test_tls_registry_through_proxy.py",
+    "suites/test_tls_no_plaintext.py",
+    "suites/test_tls_nodes_verify.py",
+    "suites/test_tls_read_only.py",
+)
 FQDN = "mirror.test"
 
 NAME = "test_proxy_certificate_is_issued_for_the_mirror_name"
@@ -96,7 +103,7 @@ def _run(name: str, extra: list[str], tmp: Path) -> SuiteRun:
     directory.mkdir()
     # Later options win: a control's --daemon-json replaces the reference one.
     return run_suites(
-        SUITE,
+        *SUITES,
         "--nodes",
         "1",
         *_reference_files(),

@@ -9,26 +9,13 @@ import ssl
 import pytest
 
 from mirrorcheck.findings import Severity, errors
-from mirrorcheck.probes import tls
-from mirrorcheck.probes.tls import Acceptance, TlsInspection, VersionProbe, inspect_tls
-from mirrorcheck.rules.tls.policy import (
-    CODE_CHAIN_INVALID,
-    CODE_EXPIRED,
-    CODE_EXPIRES_SOON,
-    CODE_HOSTNAME_MISMATCH,
-    CODE_HOSTNAME_UNCHECKED,
-    CODE_LEGACY_VERSION_ACCEPTED,
-    CODE_NOT_YET_VALID,
-    CODE_UNREACHABLE,
-    CODE_UNTRUSTED_ISSUER,
-    CODE_VERSION_REFUSED,
-    CODE_VERSION_UNTESTABLE,
-    CODE_WEAK_KEY,
-    CODE_WEAK_SIGNATURE,
-    TlsPolicy,
-    docker_ca_path,
-    judge_tls,
-)
+from mirrorcheck.probes import tls_versions
+from mirrorcheck.probes.tls import TlsInspection, inspect_tls
+from mirrorcheck.probes.tls_versions import Acceptance, VersionProbe
+from mirrorcheck.rules.tls import catalog, certificate, x509_causes
+from mirrorcheck.rules.tls.judge import judge_tls
+from mirrorcheck.rules.tls.policy import TlsPolicy, docker_ca_path
+from mirrorcheck.rules.tls.versions import judge_versions
 from mirrorcheck.targets.lab.certs import OTHER_HOST, LabCertificates, Variant
 from tests.unit.tls_servers import LocalTlsServer, closed_port
 
@@ -59,7 +46,7 @@ def judge_server(certs: LabCertificates, ca_file: str, variant: Variant, **serve
 
 def untestable_old_versions() -> set[str]:
     """The versions this client cannot offer: the policy must warn, not pass."""
-    return {name for name in OLD_VERSIONS if tls.local_offer_problem(name)}
+    return {name for name in OLD_VERSIONS if tls_versions.local_offer_problem(name)}
 
 
 def codes(findings) -> list[str]:
@@ -69,8 +56,8 @@ def codes(findings) -> list[str]:
 def without_untestable(findings) -> list:
     # Only versions this machine truly cannot offer may add warnings.
     expected = untestable_old_versions()
-    rest = [f for f in findings if f.code != CODE_VERSION_UNTESTABLE]
-    assert {f.key for f in findings if f.code == CODE_VERSION_UNTESTABLE} == expected
+    rest = [f for f in findings if f.code != catalog.VERSION_UNTESTABLE.code]
+    assert {f.key for f in findings if f.code == catalog.VERSION_UNTESTABLE.code} == expected
     return rest
 
 
@@ -86,7 +73,7 @@ def test_healthy_certificate_on_a_tls12_and_up_server_gives_no_finding(certs, ca
 def test_certificate_for_another_host_is_a_name_mismatch_that_lists_the_sans(certs, ca_file):
     result, findings = judge_server(certs, ca_file, Variant.OTHER_HOST)
 
-    assert codes(without_untestable(findings)) == [CODE_HOSTNAME_MISMATCH]
+    assert codes(without_untestable(findings)) == [catalog.HOSTNAME_MISMATCH.code]
     mismatch = findings[0]
     assert mismatch.severity is Severity.ERROR
     assert f"'{FQDN}'" in mismatch.message and OTHER_HOST in mismatch.message
@@ -97,7 +84,7 @@ def test_certificate_for_another_host_is_a_name_mismatch_that_lists_the_sans(cer
 def test_expired_certificate_is_reported_as_expired_not_as_untrusted(certs, ca_file):
     _, findings = judge_server(certs, ca_file, Variant.EXPIRED)
 
-    assert codes(without_untestable(findings)) == [CODE_EXPIRED]
+    assert codes(without_untestable(findings)) == [catalog.EXPIRED.code]
     assert "(1 day ago)" in findings[0].message
     assert "renew" in findings[0].fix
 
@@ -105,7 +92,7 @@ def test_expired_certificate_is_reported_as_expired_not_as_untrusted(certs, ca_f
 def test_certificate_from_another_ca_is_an_untrusted_issuer_pointing_at_certs_d(certs, ca_file):
     result, findings = judge_server(certs, ca_file, Variant.UNTRUSTED_CA)
 
-    assert codes(without_untestable(findings)) == [CODE_UNTRUSTED_ISSUER]
+    assert codes(without_untestable(findings)) == [catalog.UNTRUSTED_ISSUER.code]
     untrusted = findings[0]
     assert "mirrorcheck stranger" in untrusted.message
     assert ca_file in untrusted.message
@@ -115,23 +102,27 @@ def test_certificate_from_another_ca_is_an_untrusted_issuer_pointing_at_certs_d(
 def test_certificate_with_five_days_left_warns_with_its_expiry_date(certs, ca_file):
     _, findings = judge_server(certs, ca_file, Variant.EXPIRES_SOON)
 
-    assert codes(without_untestable(findings)) == [CODE_EXPIRES_SOON]
+    assert codes(without_untestable(findings)) == [catalog.EXPIRES_SOON.code]
     assert findings[0].severity is Severity.WARNING
     assert "(policy: at least 14)" in findings[0].message
 
 
 def test_server_accepting_tls10_is_an_error_or_an_untestable_warning_never_a_pass(certs, ca_file):
     _, findings = judge_server(
-        certs, ca_file, Variant.HEALTHY, minimum=ssl.TLSVersion.TLSv1, ciphers=tls.PROBE_CIPHERS
+        certs,
+        ca_file,
+        Variant.HEALTHY,
+        minimum=ssl.TLSVersion.TLSv1,
+        ciphers=tls_versions.PROBE_CIPHERS,
     )
 
     by_version = {f.key: f for f in findings}
     for name in OLD_VERSIONS:
         if name in untestable_old_versions():
-            assert by_version[name].code == CODE_VERSION_UNTESTABLE
+            assert by_version[name].code == catalog.VERSION_UNTESTABLE.code
             assert by_version[name].severity is Severity.WARNING
         else:
-            assert by_version[name].code == CODE_LEGACY_VERSION_ACCEPTED
+            assert by_version[name].code == catalog.LEGACY_VERSION_ACCEPTED.code
             assert by_version[name].severity is Severity.ERROR
             assert "ssl_protocols TLSv1.2 TLSv1.3" in by_version[name].fix
 
@@ -143,7 +134,7 @@ def test_unreachable_endpoint_is_one_error_without_version_noise(ca_file):
 
     findings = judge_tls(result)
 
-    assert codes(findings) == [CODE_UNREACHABLE]
+    assert codes(findings) == [catalog.UNREACHABLE.code]
     assert "ConnectionRefusedError" in findings[0].message
 
 
@@ -197,7 +188,7 @@ def test_recorded_good_inspection_gives_no_finding():
 def test_rsa_below_2048_and_ec_below_256_bits_are_weak_keys(key_type, bits, weak):
     findings = judge_tls(dataclasses.replace(GOOD, key_type=key_type, key_size=bits))
 
-    assert codes(findings) == ([CODE_WEAK_KEY] if weak else [])
+    assert codes(findings) == ([catalog.WEAK_KEY.code] if weak else [])
     if weak:
         assert f"{key_type} key of {bits} bits" in findings[0].message
 
@@ -206,7 +197,7 @@ def test_rsa_below_2048_and_ec_below_256_bits_are_weak_keys(key_type, bits, weak
 def test_sha1_and_md5_signatures_are_weak(digest, weak):
     findings = judge_tls(dataclasses.replace(GOOD, signature_hash=digest))
 
-    assert codes(findings) == ([CODE_WEAK_SIGNATURE] if weak else [])
+    assert codes(findings) == ([catalog.WEAK_SIGNATURE.code] if weak else [])
 
 
 def test_tls12_refused_is_an_error_and_tls13_refused_a_warning():
@@ -214,10 +205,10 @@ def test_tls12_refused_is_an_error_and_tls13_refused_a_warning():
     refused_13 = judge_tls(with_version("TLSv1.3", Acceptance.REFUSED_BY_SERVER, "alert"))
 
     assert [(f.code, f.severity, f.key) for f in refused_12] == [
-        (CODE_VERSION_REFUSED, Severity.ERROR, "TLSv1.2")
+        (catalog.VERSION_REFUSED.code, Severity.ERROR, "TLSv1.2")
     ]
     assert [(f.code, f.severity, f.key) for f in refused_13] == [
-        (CODE_VERSION_REFUSED, Severity.WARNING, "TLSv1.3")
+        (catalog.VERSION_REFUSED.code, Severity.WARNING, "TLSv1.3")
     ]
 
 
@@ -225,7 +216,7 @@ def test_tls12_refused_is_an_error_and_tls13_refused_a_warning():
 def test_old_version_the_client_could_not_test_is_a_warning_never_a_pass(acceptance):
     findings = judge_tls(with_version("TLSv1", acceptance, "built without TLS 1.0"))
 
-    assert codes(findings) == [CODE_VERSION_UNTESTABLE]
+    assert codes(findings) == [catalog.VERSION_UNTESTABLE.code]
     assert findings[0].severity is Severity.WARNING
     assert "built without TLS 1.0" in findings[0].message
     assert "-tls1 " in findings[0].fix
@@ -235,7 +226,8 @@ def test_versions_never_probed_are_all_untestable():
     findings = judge_tls(dataclasses.replace(GOOD, versions=()))
 
     assert [(f.code, f.key) for f in findings] == [
-        (CODE_VERSION_UNTESTABLE, name) for name in ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+        (catalog.VERSION_UNTESTABLE.code, name)
+        for name in ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
     ]
     assert errors(findings) == []
 
@@ -246,13 +238,13 @@ def test_fewer_days_left_than_the_policy_minimum_warns(days_left, warns):
         GOOD, not_after=NOW + dt.timedelta(days=days_left, hours=1), days_left=days_left
     )
 
-    assert codes(judge_tls(inspection)) == ([CODE_EXPIRES_SOON] if warns else [])
+    assert codes(judge_tls(inspection)) == ([catalog.EXPIRES_SOON.code] if warns else [])
 
 
 def test_policy_minimum_days_left_is_configurable():
     findings = judge_tls(GOOD, TlsPolicy(min_days_left=120))
 
-    assert codes(findings) == [CODE_EXPIRES_SOON]
+    assert codes(findings) == [catalog.EXPIRES_SOON.code]
     assert "90 days from now (policy: at least 120)" in findings[0].message
 
 
@@ -265,7 +257,7 @@ def test_certificate_not_yet_valid_is_an_error_and_the_chain_error_is_not_repeat
         verify_error="certificate is not yet valid",
     )
 
-    assert codes(judge_tls(inspection)) == [CODE_NOT_YET_VALID]
+    assert codes(judge_tls(inspection)) == [catalog.NOT_YET_VALID.code]
 
 
 def test_other_chain_failure_is_reported_with_openssl_text_and_code():
@@ -275,7 +267,7 @@ def test_other_chain_failure_is_reported_with_openssl_text_and_code():
 
     findings = judge_tls(inspection)
 
-    assert codes(findings) == [CODE_CHAIN_INVALID]
+    assert codes(findings) == [catalog.CHAIN_INVALID.code]
     assert "unsuitable certificate purpose (OpenSSL verify code 26)" in findings[0].message
 
 
@@ -290,7 +282,7 @@ def test_untrusted_issuer_against_the_system_store_says_so():
 
     findings = judge_tls(inspection)
 
-    assert codes(findings) == [CODE_UNTRUSTED_ISSUER]
+    assert codes(findings) == [catalog.UNTRUSTED_ISSUER.code]
     assert "the system trust store" in findings[0].message
     assert "/etc/docker/certs.d/mirror.test/ca.crt" in findings[0].fix
 
@@ -300,7 +292,7 @@ def test_certificate_without_san_names_explains_that_the_cn_does_not_count():
 
     findings = judge_tls(inspection)
 
-    assert codes(findings) == [CODE_HOSTNAME_MISMATCH]
+    assert codes(findings) == [catalog.HOSTNAME_MISMATCH.code]
     assert "no names at all" in findings[0].message
     assert "ignores the CN" in findings[0].message
 
@@ -312,7 +304,7 @@ def test_name_that_could_not_be_checked_is_a_warning_not_a_pass():
 
     findings = judge_tls(inspection)
 
-    assert codes(findings) == [CODE_HOSTNAME_UNCHECKED]
+    assert codes(findings) == [catalog.HOSTNAME_UNCHECKED.code]
     assert findings[0].severity is Severity.WARNING
 
 
@@ -342,3 +334,55 @@ def test_every_finding_renders_with_the_endpoint_and_a_fix():
 )
 def test_docker_ca_path_names_the_port_only_when_it_is_not_443(port, path):
     assert str(docker_ca_path(FQDN, port)) == path
+
+
+# --- one judge per claim ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "judge",
+    [
+        certificate.judge_name,
+        certificate.judge_trust,
+        lambda inspection: certificate.judge_validity(inspection, TlsPolicy()),
+        lambda inspection: certificate.judge_strength(inspection, TlsPolicy()),
+        lambda inspection: judge_versions(inspection, TlsPolicy(), ("TLSv1.2", "TLSv1.3")),
+    ],
+)
+def test_every_claim_fails_on_an_unreachable_endpoint(judge):
+    unreachable = dataclasses.replace(GOOD, connect_error="ConnectionRefusedError: refused")
+
+    assert codes(judge(unreachable)) == [catalog.UNREACHABLE.code]
+
+
+def test_version_judge_answers_only_for_the_versions_asked():
+    inspection = with_version("TLSv1", Acceptance.ACCEPTED)
+
+    assert judge_versions(inspection, TlsPolicy(), ("TLSv1.2", "TLSv1.3")) == []
+    assert codes(judge_versions(inspection, TlsPolicy(), ("TLSv1", "TLSv1.1"))) == [
+        catalog.LEGACY_VERSION_ACCEPTED.code
+    ]
+
+
+def test_every_finding_of_the_judges_is_a_catalog_rule_gated_by_a_tls_check():
+    expired = dataclasses.replace(GOOD, not_after=NOW - dt.timedelta(days=1), versions=())
+    for finding in judge_tls(expired):
+        rule = catalog.RULES[finding.code]
+        assert rule.gated_by and all(g.startswith("suites/test_tls_") for g in rule.gated_by)
+
+
+def test_daemon_log_x509_phrase_is_explained_with_its_fix():
+    log = (
+        'level=warning msg="Error getting v2 registry: Get https://mirror.test/v2/: '
+        'x509: certificate signed by unknown authority"\nlevel=info msg="unrelated"'
+    )
+
+    lines = x509_causes.certificate_errors(log, FQDN)
+    explained = x509_causes.explain_certificate_errors(lines, FQDN)
+
+    assert len(lines) == 1
+    assert explained.startswith("the node does not trust the issuer")
+    assert "/etc/docker/certs.d/mirror.test/ca.crt" in explained
+    assert x509_causes.explain_certificate_errors([], FQDN) == (
+        "no certificate error in the daemon log"
+    )

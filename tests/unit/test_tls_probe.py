@@ -6,11 +6,11 @@ import ssl
 
 import pytest
 
-from mirrorcheck.probes import tls
-from mirrorcheck.probes.tls import (
+from mirrorcheck.probes import tls_versions
+from mirrorcheck.probes.tls import TlsInspection, inspect_tls
+from mirrorcheck.probes.tls_versions import (
     Acceptance,
     classify_handshake_error,
-    inspect_tls,
     local_offer_problem,
     probe_version,
     probe_versions,
@@ -35,7 +35,7 @@ def ca_file(certs: LabCertificates, tmp_path_factory: pytest.TempPathFactory) ->
     return str(certs.write(tmp_path_factory.mktemp("tls")).ca_cert)
 
 
-def inspect(server: LocalTlsServer, ca_file: str | None, **kwargs: object) -> tls.TlsInspection:
+def inspect(server: LocalTlsServer, ca_file: str | None, **kwargs: object) -> TlsInspection:
     return inspect_tls(
         server.address, server.port, server_name=FQDN, ca_file=ca_file, timeout=TIMEOUT, **kwargs
     )
@@ -136,7 +136,7 @@ def test_server_allowing_tls12_and_up_accepts_12_13_and_refuses_old_versions(cer
 
 def test_server_allowing_tls10_is_seen_accepting_it_or_reported_untestable(certs):
     with LocalTlsServer(
-        certs.issue(), minimum=ssl.TLSVersion.TLSv1, ciphers=tls.PROBE_CIPHERS
+        certs.issue(), minimum=ssl.TLSVersion.TLSv1, ciphers=tls_versions.PROBE_CIPHERS
     ) as server:
         probe = probe_version(server.address, server.port, "TLSv1", timeout=TIMEOUT)
 
@@ -182,7 +182,7 @@ def test_client_with_default_security_level_never_reports_a_refusal_for_tls10(ce
     # OpenSSL 3 at its default level offers TLS 1.0 but aborts on the server's
     # SHA-1 signature: that is the client's failure, not the server's refusal.
     with LocalTlsServer(
-        certs.issue(), minimum=ssl.TLSVersion.TLSv1, ciphers=tls.PROBE_CIPHERS
+        certs.issue(), minimum=ssl.TLSVersion.TLSv1, ciphers=tls_versions.PROBE_CIPHERS
     ) as server:
         probe = probe_version(
             server.address, server.port, "TLSv1", timeout=TIMEOUT, ciphers="DEFAULT"

@@ -1,0 +1,162 @@
+"""Nodes verify the mirror's TLS: no node treats the mirror as an insecure registry,
+a node with the CA pulls through the mirror, a node without it does not use it.
+
+Live (``--mirror-url``), the daemon.json and running-daemon checks read the
+nodes as they are. What needs a test image pushed upstream (a node pulling a
+fresh image, a node without the CA) is hermetic only.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mirrorcheck.findings import render_all
+from mirrorcheck.probes.access_log import BLOB
+from mirrorcheck.rules.daemon_json.assess import DEFAULT_ENGINE, assess, parse_daemon_json
+from mirrorcheck.rules.daemon_json.catalog import MIRROR_INSECURE
+from mirrorcheck.rules.daemon_json.insecure_registries import (
+    InsecureRegistries,
+    insecure_mirror_findings,
+    why_insecure,
+)
+from mirrorcheck.rules.daemon_json.keys import EngineVersion
+from mirrorcheck.rules.tls.policy import docker_ca_path
+from mirrorcheck.rules.tls.x509_causes import certificate_errors, explain_certificate_errors
+from mirrorcheck.targets.endpoint import MirrorEndpoint
+from mirrorcheck.targets.lab.topology import NodeSpec
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+
+
+@pytest.fixture(scope="module")
+def endpoint(deployment) -> MirrorEndpoint:
+    """The mirror's name, the address and port its clients reach, and the CA they trust."""
+    return deployment.endpoint
+
+
+def _resolved_on(node: Node, host: str) -> list[str]:
+    """The addresses ``host`` resolves to on ``node`` (as dockerd's lookup would see them)."""
+    result = node.run("getent", "ahosts", host, timeout=15)
+    if not result.ok:
+        return []
+    return sorted({line.split()[0] for line in result.output.splitlines() if line.strip()})
+
+
+def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment, endpoint):
+    """The file on the node, read as its dockerd reads it, with line and column."""
+    place = f"{node.name}:{DAEMON_JSON_PATH}"
+    try:
+        data = node.read_file(DAEMON_JSON_PATH)
+    except NodeError as error:
+        pytest.fail(f"{error}. Fix: create {DAEMON_JSON_PATH} with registry-mirrors", pytrace=False)
+    try:
+        engine = EngineVersion.parse(str(node.docker_info().get("ServerVersion")))
+    except ValueError:
+        engine = DEFAULT_ENGINE
+    document = parse_daemon_json(data, place, engine=engine)
+    assessment = assess(
+        document, mirror_url=deployment.mirror_url, mirror_ips=_resolved_on(node, endpoint.fqdn)
+    )
+    insecure = [f for f in assessment.findings if f.code == MIRROR_INSECURE.code]
+    if insecure:
+        pytest.fail(render_all(insecure), pytrace=False)
+
+
+def test_node_daemon_treats_the_mirror_as_a_secure_registry(
+    node, deployment, endpoint, record_property
+):
+    """The running daemon's view, which also holds --insecure-registry flags and 127.0.0.0/8."""
+    config = node.docker_info().get("RegistryConfig") or {}
+    record_property("insecure_registry_cidrs", config.get("InsecureRegistryCIDRs") or [])
+    source = f"{node.name}'s running dockerd (docker info RegistryConfig)"
+    registries = InsecureRegistries.from_docker_info(config, source=source)
+    addresses = _resolved_on(node, endpoint.fqdn)
+    record_property("mirror_resolves_to", addresses)
+    findings = insecure_mirror_findings(deployment.mirror_url, registries, addresses=addresses)
+    if findings:
+        pytest.fail(render_all(findings), pytrace=False)
+
+
+def _certificate_log(node: Node, since: float, fqdn: str) -> list[str]:
+    """The daemon's log lines about the mirror's certificate since ``since``."""
+    return certificate_errors(node.daemon_log(since=since), fqdn)
+
+
+def _ca_on_node(node: Node, fqdn: str) -> str:
+    path = str(docker_ca_path(fqdn))
+    try:
+        node.read_file(path)
+    except NodeError:
+        return f"no CA at {path}"
+    return f"CA present at {path}"
+
+
+def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, record_property):
+    image = lab.push_image(unique_name, layer_sizes=[200_000])
+    mark, started = lab.mirror_mark(), time.time() - 1
+    result = node.pull(image.reference)
+    served = lab.mirror_traffic(mark).for_repository(image.name)
+    record_property("pull_seconds", round(result.seconds, 3))
+    record_property("served_by_mirror", served.by_method_and_kind())
+    if result.ok and served.count("GET", BLOB) >= 1:
+        return
+    fqdn = lab.spec.fqdn
+    cause = explain_certificate_errors(_certificate_log(node, started, fqdn), fqdn)
+    # Whatever else the daemon said about the mirror (e.g. a failed lookup of its name).
+    about_mirror = [
+        line[-300:] for line in node.daemon_log(since=started).splitlines() if fqdn in line
+    ]
+    outcome = "succeeded from elsewhere" if result.ok else "failed"
+    pytest.fail(
+        f"{node.name} did not pull {image.reference} through {lab.mirror_url}: the pull "
+        f"{outcome} and the mirror served {served.by_method_and_kind() or 'nothing'} for it "
+        f"({_ca_on_node(node, fqdn)}). Cause: {cause}. dockerd falls back to Docker Hub "
+        f"silently after such an error.\npull output: {result.output.strip()[-400:]}"
+        f"\ndaemon log about {fqdn}: {about_mirror[-3:] or 'nothing'}",
+        pytrace=False,
+    )
+
+
+@pytest.mark.hermetic_only
+def test_node_without_the_ca_does_not_use_the_mirror(lab, unique_name, record_property):
+    """A node lacking the CA must fail TLS and skip the mirror: proof that nodes verify.
+
+    dockerd falls back to the next endpoint silently, so the pull's outcome
+    proves nothing; the mirror's own log must show no request for the image,
+    and the node's log must show the certificate error that stopped it.
+    """
+    fqdn = lab.spec.fqdn
+    daemon_json = lab.spec.node_specs()[0].daemon_json  # the file under test, FQDN filled in
+    (extra,) = lab.add_nodes([NodeSpec("node-without-ca", daemon_json, trust_ca=False)])
+    try:
+        if extra.startup_error:
+            pytest.fail(extra.startup_error, pytrace=False)
+        image = lab.push_image(unique_name, layer_sizes=[200_000])
+        mark, started = lab.mirror_mark(), time.time() - 1
+        result = extra.pull(image.reference)
+        served = lab.mirror_traffic(mark).for_repository(image.name)
+        certificate_log = _certificate_log(extra, started, fqdn)
+        config = extra.docker_info().get("RegistryConfig") or {}
+        addresses = _resolved_on(extra, fqdn)
+    finally:
+        lab.remove_node(extra)
+    record_property("served_to_node_without_ca", served.by_method_and_kind())
+    record_property("node_without_ca_log", certificate_log[-1:])
+    if served.count():
+        registries = InsecureRegistries.from_docker_info(config, source="its running dockerd")
+        reason = why_insecure(lab.mirror_url, registries, addresses)
+        pytest.fail(
+            f"{extra.name} (no {docker_ca_path(fqdn)}) pulled {image.reference} through the "
+            f"mirror (pull {'ok' if result.ok else 'failed'}, mirror served "
+            f"{served.by_method_and_kind()}): dockerd did not verify the mirror's certificate. "
+            f"Cause: {reason or 'the CA is trusted some other way (system store?)'}. Fix: "
+            "remove the mirror from insecure-registries on every node; a wrong or expired "
+            "certificate goes unnoticed otherwise",
+            pytrace=False,
+        )
+    assert certificate_log, (
+        f"{extra.name} did not use the mirror, but its daemon log shows no certificate error "
+        f"for {fqdn}: something other than TLS verification stopped it, so this run does not "
+        f"show that nodes verify the certificate.\npull output: {result.output.strip()[-400:]}"
+    )
