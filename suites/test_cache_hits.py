@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pytest
 
+from mirrorcheck.probes.synthetic_image import make_image
 from mirrorcheck.targets.evidence import (
     DEBUG_URL_HINT,
     MANIFEST_MISSES,
@@ -30,8 +31,6 @@ from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
 @pytest.fixture(scope="module")
 def warmed_image(lab, healthy_nodes):
     """An image one node has already pulled, so the mirror holds it."""
-    from mirrorcheck.probes.synthetic_image import make_image
-
     image = lab.push_image("", image=make_image("mirrorcheck/cache-hits", "warm"))
     first = measure_pull(lab, healthy_nodes[0], image)
     assert first.result.ok, f"the warming pull failed: {first.result.output[-600:]}"

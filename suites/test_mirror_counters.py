@@ -11,6 +11,7 @@ import pytest
 
 from mirrorcheck.probes.access_log import MANIFEST_BY_DIGEST, MANIFEST_BY_TAG
 from mirrorcheck.probes.mirror_metrics import read_counters
+from mirrorcheck.probes.synthetic_image import make_image
 from mirrorcheck.rules.limitations import MIRROR_COUNTERS, trusted_counters
 from mirrorcheck.targets.lab.accounting import measure_pull
 
@@ -20,8 +21,6 @@ pytestmark = [pytest.mark.hermetic_only]
 @pytest.fixture(scope="module")
 def counted_pull(lab, healthy_nodes):
     """One cold pull with the mirror's counters read before and after."""
-    from mirrorcheck.probes.synthetic_image import make_image
-
     image = lab.push_image("", image=make_image("mirrorcheck/counted", "v1"))
     before = read_counters(lab.mirror_debug_url)
     pull = measure_pull(lab, healthy_nodes[0], image)

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from mirrorcheck.probes.synthetic_image import make_image
 from mirrorcheck.rules.limitations import MIRROR_RESTART_UPSTREAM_DOWN
 from mirrorcheck.targets.lab.accounting import measure_pull
 
@@ -22,8 +23,6 @@ pytestmark = [pytest.mark.hermetic_only]
 @pytest.fixture(scope="module")
 def cached_image(lab, healthy_nodes):
     """An image the mirror holds (one node pulled it), and one it has never seen."""
-    from mirrorcheck.probes.synthetic_image import make_image
-
     cached = lab.push_image("", image=make_image("mirrorcheck/outage-cached", "v1"))
     uncached = lab.push_image("", image=make_image("mirrorcheck/outage-uncached", "v1"))
     first = measure_pull(lab, healthy_nodes[0], cached)

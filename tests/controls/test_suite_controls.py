@@ -166,6 +166,7 @@ def test_two_xdist_workers_measure_without_disturbing_each_other(engine, tmp_pat
     # Each worker builds its own lab: exact counts hold on both.
     run = run_suites(
         "suites/test_single_fetch.py",
+        "suites/test_single_fetch_kept.py",
         "suites/test_cache_hits.py",
         "-n",
         "2",

@@ -10,6 +10,7 @@ Usage::
                          role="upstream", aliases=["upstream"],
                          files={"/etc/docker/registry/config.yml": b"..."})
     container = start_container(spec, network_name, labels)
+    exit_report(container)    # None while it runs; "<name> exited:\n<log tail>" once stopped
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mirrorcheck.targets.lab.labels import RunLabels
 # Ryuk, testcontainers' reaper, is an image that cannot be pulled offline; the
 # lab labels everything and sweeps by label instead (see sweeper.py).
 testcontainers_config.ryuk_disabled = True
+LOG_TAIL_LINES = 15
 
 
 @dataclass
@@ -75,3 +77,12 @@ def container_ip(container: Container, network_name: str) -> str:
     """The container's address on the lab network (the host reaches it there)."""
     container.reload()
     return container.attrs["NetworkSettings"]["Networks"][network_name]["IPAddress"]
+
+
+def exit_report(container: Container, lines: int = LOG_TAIL_LINES) -> str | None:
+    """``"<name> exited:\\n<log tail>"`` once the container has stopped, else None."""
+    container.reload()
+    if container.status in ("exited", "dead"):
+        tail = "\n".join(container.logs().decode(errors="replace").splitlines()[-lines:])
+        return f"{container.name} exited:\n{tail}"
+    return None

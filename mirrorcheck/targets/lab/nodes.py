@@ -25,9 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import docker
-from docker.models.containers import Container
 
-from mirrorcheck.targets.lab.containers import ContainerSpec, start_container
+from mirrorcheck.targets.lab.containers import ContainerSpec, exit_report, start_container
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.node_security import node_engine_options
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
@@ -39,7 +38,6 @@ DOCKER_HUB_NAMES = ("docker.io", "registry-1.docker.io", "index.docker.io", "aut
 # A node given this file runs sshd too (the image's entrypoint), for ssh:// live targets.
 AUTHORIZED_KEYS_PATH = "/root/.ssh/authorized_keys"
 NODE_READY_TIMEOUT = 30.0
-LOG_TAIL_LINES = 15
 
 
 @dataclass
@@ -58,15 +56,6 @@ class NodeSpec:
     trust_ca: bool = True
     dockerd_args: list[str] = field(default_factory=list)
     authorized_key: bytes | None = None
-
-
-def exit_report(container: Container, lines: int = LOG_TAIL_LINES) -> str | None:
-    """``"<name> exited:\\n<log tail>"`` once the container has stopped, else None."""
-    container.reload()
-    if container.status in ("exited", "dead"):
-        tail = "\n".join(container.logs().decode(errors="replace").splitlines()[-lines:])
-        return f"{container.name} exited:\n{tail}"
-    return None
 
 
 def start_node(

@@ -1,0 +1,144 @@
+"""Single fetch, both modes: what the mirror kept after the first pull of the probe image.
+
+Live, upstream is out of sight: what the mirror kept after the first pull of
+``--probe-image`` is what can be proved. Its catalog must list the repository,
+and its storage (``--mirror-storage``) must hold every blob of the image. The
+blob counters cannot stand in for the storage where the limitations table says
+the version gets them wrong (2.8: ``blob-counters-wrong``). In the hermetic
+lab the same checks run against the lab's mirror; the exact upstream counts
+are in ``test_single_fetch.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from mirrorcheck.probes.image_content import blob_digests, platform_of
+from mirrorcheck.targets.evidence import (
+    BLOB_MISSES,
+    STORAGE_HINT,
+    EvidenceUnavailable,
+)
+from mirrorcheck.targets.nodes.node import NodeError
+from mirrorcheck.targets.probe_pulls import ObservedPull, PullBudgetExhausted
+from mirrorcheck.waiting import WaitTimeout, wait_until
+
+# distribution 2.8 writes a fetched blob to storage in the background, after serving it.
+STORED_TIMEOUT = 15.0
+
+
+def _require_the_mirror(deployment) -> None:
+    """Fail at once, with the cause, when the mirror cannot be reached from here (live)."""
+    problem = deployment.mirror_problem()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+def _first_pull_through_the_mirror(deployment, settings, record_property) -> ObservedPull:
+    """The run's first pull of the probe image the mirror is shown to have served."""
+    probe = deployment.probe_pulls()
+    served = probe.served()
+    if served is not None:
+        return served
+    usable = [n for n in deployment.nodes if not n.startup_error]
+    if not usable:
+        pytest.fail(
+            "no node could be reached to pull the probe image: "
+            + "; ".join(n.startup_error for n in deployment.nodes),
+            pytrace=False,
+        )
+    try:
+        pulled = probe.pull(usable[0])
+    except PullBudgetExhausted as spent:
+        pytest.skip(str(spent))
+    record_property("probe_pull", pulled.figures())
+    if pulled.billable is not None:
+        record_property("billable_manifest_gets", pulled.billable)
+    route = pulled.route(deployment.mirror_url)
+    if not pulled.result.ok or route.bypassed:
+        pytest.fail(
+            f"{pulled.node} could not pull {pulled.reference} through the mirror, so what the "
+            f"mirror kept cannot be judged: {'; '.join(route.bypassed) or pulled.result.output}",
+            pytrace=False,
+        )
+    if not route.proofs:
+        pytest.skip(
+            f"nothing shows that the mirror served {pulled.reference}: " + "; ".join(route.unproven)
+        )
+    return pulled
+
+
+def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
+    deployment, settings, record_property
+):
+    _require_the_mirror(deployment)
+    first = _first_pull_through_the_mirror(deployment, settings, record_property)
+    repository = deployment.probe_pulls().image.repository
+    evidence = deployment.evidence()
+    try:
+        listed = wait_until(
+            lambda: evidence.catalog_has(repository),
+            timeout=STORED_TIMEOUT,
+            interval=0.5,
+            what=f"the mirror's catalog to list {repository}",
+        )
+    except EvidenceUnavailable as missing:
+        pytest.skip(str(missing))
+    except WaitTimeout:
+        listed = False
+    record_property("catalog_lists_repository", bool(listed))
+    if not listed:
+        pytest.fail(
+            f"{first.node} pulled {first.reference} through {deployment.mirror_url}, yet the "
+            f"mirror's catalog (/v2/_catalog) does not list {repository}: the mirror served the "
+            "image without keeping it, so every pull goes upstream again. Fix: give the registry "
+            "writable, persistent storage (storage.filesystem.rootdirectory on a volume)",
+            pytrace=False,
+        )
+
+
+def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull(
+    deployment, settings, record_property
+):
+    evidence = deployment.evidence()
+    try:
+        storage = evidence.storage()
+    except EvidenceUnavailable as missing:
+        counters_word = (
+            f"the blob counters are no substitute on registry {evidence.registry_version}"
+            if BLOB_MISSES not in evidence.trusted()
+            else "the blob counters show fetches, not what was kept"
+        )
+        pytest.skip(f"{missing} ({counters_word})")
+    try:
+        storage.check_reachable()
+    except NodeError as error:
+        pytest.fail(f"{error}. {STORAGE_HINT}", pytrace=False)
+    _require_the_mirror(deployment)
+    first = _first_pull_through_the_mirror(deployment, settings, record_property)
+    node = next(n for n in deployment.nodes if n.name == first.node)
+    repository = deployment.probe_pulls().image.repository
+    digests = blob_digests(
+        deployment.mirror_client(), repository, first.result.digest, platform_of(node.docker_info())
+    )
+    state: dict[str, list[str]] = {"missing": digests}
+
+    def all_stored() -> bool:
+        state["missing"] = [d for d in state["missing"] if not storage.has_blob(d)]
+        return not state["missing"]
+
+    with contextlib.suppress(WaitTimeout):  # what is still missing is reported below
+        wait_until(all_stored, timeout=STORED_TIMEOUT, interval=0.5, what="the blobs to be stored")
+    record_property("blobs_checked", len(digests))
+    record_property("blobs_missing_from_storage", state["missing"])
+    if state["missing"]:
+        pytest.fail(
+            f"{STORED_TIMEOUT:g} s after {first.node}'s pull of {first.reference}, the mirror's "
+            f"storage ({storage.url}) lacks {len(state['missing'])} of its {len(digests)} blobs: "
+            f"{', '.join(storage.blob_path(d) for d in state['missing'][:3])}. The mirror does "
+            "not keep what it fetches (or --mirror-storage is not its storage folder). Fix: "
+            "mount the registry's rootdirectory on persistent, writable storage",
+            pytrace=False,
+        )
