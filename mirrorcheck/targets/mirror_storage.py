@@ -28,7 +28,9 @@ import os
 import posixpath
 from urllib.parse import urlsplit
 
+from mirrorcheck.targets.nodes.connect import docker_container_node
 from mirrorcheck.targets.nodes.node import Node, NodeError
+from mirrorcheck.targets.nodes.ssh import SshNode
 
 BLOBS = "docker/registry/v2/blobs/sha256"
 
@@ -59,16 +61,12 @@ class MirrorStorage:
                 f"e.g. {parts.scheme}://{parts.netloc}/var/lib/registry"
             )
         if parts.scheme == "ssh":
-            from mirrorcheck.targets.nodes.ssh import SshNode
-
             try:
                 runner: Node = SshNode(f"ssh://{parts.netloc}")
             except ValueError as error:
                 raise StorageError(f"--mirror-storage {url!r}: {error}") from None
             return cls(url, parts.path, runner)
         if parts.scheme == "docker":
-            from mirrorcheck.targets.live.deployment import docker_container_node
-
             return cls(url, parts.path, docker_container_node(parts.netloc))
         raise StorageError(
             f"--mirror-storage {url!r}: unknown scheme {parts.scheme!r}. Fix: a local path, "

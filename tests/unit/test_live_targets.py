@@ -30,12 +30,11 @@ from mirrorcheck.targets.evidence import (
 from mirrorcheck.targets.live.deployment import (
     LiveDeployment,
     LiveTargetError,
-    explain_engine_failure,
-    node_from_url,
     parse_address,
     parse_mirror_url,
 )
 from mirrorcheck.targets.mirror_storage import MirrorStorage, StorageError
+from mirrorcheck.targets.nodes.connect import explain_engine_failure, node_from_url
 from mirrorcheck.targets.nodes.node import PullResult
 from mirrorcheck.targets.nodes.ssh import explain_ssh_error, parse_ssh_url
 from mirrorcheck.targets.probe_pulls import (
