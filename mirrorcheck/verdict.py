@@ -70,7 +70,7 @@ class Verdict:
                     LimitationNotObserved(
                         f"{check_id}: limitation '{limitation.id}' is listed for registry "
                         f"{version} but did not show up ({measured}). Either the table in "
-                        "mirrorcheck/rules/limitations.py is wrong for this version or the "
+                        "mirrorcheck/rules/known_limitations.py is wrong for this version or the "
                         "software got better."
                     ),
                     stacklevel=2,

@@ -95,10 +95,6 @@ class SyntheticImage:
     def reference(self) -> str:
         return f"{self.name}:{self.tag}"
 
-    @property
-    def total_blob_bytes(self) -> int:
-        return sum(len(b) for b in self.blobs.values())
-
 
 def make_layer(size: int, label: str) -> tuple[bytes, str]:
     """A gzip'd tar layer with ``size`` random bytes; returns (compressed, diff_id)."""

@@ -73,7 +73,7 @@ def untrusted_reason(version: str, names: list[str]) -> str:
     return (
         f"registry {version} gets {', '.join(names)} wrong"
         + (f" (known limitation {', '.join(known)})" if known else "")
-        + "; the table of trusted counters is in mirrorcheck/rules/limitations.py"
+        + "; the table of trusted counters is in mirrorcheck/rules/known_limitations.py"
     )
 
 

@@ -56,10 +56,3 @@ class DockerExecNode(Node):
     def daemon_log(self, since: float | None = None) -> str:
         kwargs = {"since": since} if since else {}
         return self.container.logs(**kwargs).decode(errors="replace")
-
-    def is_running(self) -> bool:
-        try:
-            self.container.reload()
-        except docker.errors.NotFound:
-            return False
-        return self.container.status == "running"
