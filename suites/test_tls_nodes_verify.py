@@ -14,19 +14,23 @@ import pytest
 
 from mirrorcheck.findings import render_all
 from mirrorcheck.probes.access_log import BLOB
-from mirrorcheck.rules.daemon_json.assess import DEFAULT_ENGINE, assess, parse_daemon_json
+from mirrorcheck.rules.daemon_json.assess import assess
 from mirrorcheck.rules.daemon_json.catalog import MIRROR_INSECURE
 from mirrorcheck.rules.daemon_json.insecure_registries import (
     InsecureRegistries,
     insecure_mirror_findings,
     why_insecure,
 )
-from mirrorcheck.rules.daemon_json.keys import EngineVersion
 from mirrorcheck.rules.tls.policy import docker_ca_path
 from mirrorcheck.rules.tls.x509_causes import certificate_errors, explain_certificate_errors
 from mirrorcheck.targets.endpoint import MirrorEndpoint
 from mirrorcheck.targets.lab.topology import NodeSpec
-from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.targets.nodes.node import (
+    DAEMON_JSON_PATH,
+    Node,
+    NodeError,
+    read_node_daemon_json,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +49,10 @@ def _resolved_on(node: Node, host: str) -> list[str]:
 
 def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment, endpoint):
     """The file on the node, read as its dockerd reads it, with line and column."""
-    place = f"{node.name}:{DAEMON_JSON_PATH}"
     try:
-        data = node.read_file(DAEMON_JSON_PATH)
+        document = read_node_daemon_json(node)
     except NodeError as error:
         pytest.fail(f"{error}. Fix: create {DAEMON_JSON_PATH} with registry-mirrors", pytrace=False)
-    try:
-        engine = EngineVersion.parse(str(node.docker_info().get("ServerVersion")))
-    except ValueError:
-        engine = DEFAULT_ENGINE
-    document = parse_daemon_json(data, place, engine=engine)
     assessment = assess(
         document, mirror_url=deployment.mirror_url, mirror_ips=_resolved_on(node, endpoint.fqdn)
     )

@@ -20,7 +20,11 @@ from tests.browser import BrowserError, chromium_path, open_page
 from tests.suite_runner import SuiteRun, run_suites
 
 CANNED_SUITE = "tests/controls/canned/figures_suite.py"
-LAB_SUITES = ("suites/test_smoke.py", "suites/test_single_fetch.py")
+LAB_SUITES = (
+    "suites/test_smoke.py",
+    "suites/test_single_fetch.py",
+    "suites/test_single_fetch_kept.py",
+)
 NODES = ["node-1", "node-2", "node-3"]
 
 # What the page must show, read back from the rendered DOM.
