@@ -27,7 +27,7 @@ from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
 
 # The reference deployment ships inside the package (mirrorcheck/examples links to the
 # checkout's examples/ folder; package data in pyproject.toml), so an installed mirrorcheck has it.
-EXAMPLES = Path(str(resources.files("mirrorcheck") / "examples"))
+EXAMPLES = Path(str(resources.files("mirrorcheck") / "examples")).resolve()
 DEFAULT_FQDN = "mirror.test"
 REPORT_DIR_NAME = "reports"
 
