@@ -21,6 +21,7 @@ from __future__ import annotations
 import pytest
 
 from mirrorcheck.findings import Severity, render_all
+from mirrorcheck.options import SettingsError
 from mirrorcheck.rules.daemon_json.assess import (
     Assessment,
     DaemonJson,
@@ -34,7 +35,7 @@ from mirrorcheck.rules.daemon_json.oracle import (
     dockerd_fatal_line,
     reader_verdict,
 )
-from mirrorcheck.settings import Settings, SettingsError
+from mirrorcheck.settings import Settings
 from mirrorcheck.targets.lab.topology import NodeSpec, fill_fqdn
 from mirrorcheck.targets.nodes.node import (
     DAEMON_JSON_PATH,

@@ -12,7 +12,8 @@ import signal
 
 import pytest
 
-from mirrorcheck.settings import OPTIONS, Settings
+from mirrorcheck.options import OPTIONS
+from mirrorcheck.settings import Settings
 from mirrorcheck.targets.lab.images.supply import ImageSupplyError, engine_or_explain
 from mirrorcheck.targets.lab.labels import new_run_id
 from mirrorcheck.targets.lab.sweeper import sweep_run

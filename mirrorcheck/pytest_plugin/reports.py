@@ -37,10 +37,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mirrorcheck.options import OPTIONS_BY_NAME
 from mirrorcheck.pytest_plugin.options import configure_settings
 from mirrorcheck.report import html, terminal
 from mirrorcheck.report.summary import RunRecord, build_summary, jsonable, target_name
-from mirrorcheck.settings import OPTIONS_BY_NAME, Settings
+from mirrorcheck.settings import Settings
 
 RUN_KEY = pytest.StashKey[RunRecord]()
 WORKER_OUTPUT_KEY = "mirrorcheck_targets"

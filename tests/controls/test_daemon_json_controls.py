@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from mirrorcheck.options import EXAMPLES
 from mirrorcheck.rules.daemon_json.catalog import (
     BASELINE_CHANGED,
     FORK_KEY,
     INVALID_JSON,
     PLACEHOLDER,
 )
-from mirrorcheck.settings import EXAMPLES
 from tests.suite_runner import run_suites
 
 pytestmark = [pytest.mark.docker]

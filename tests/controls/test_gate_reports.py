@@ -17,8 +17,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from mirrorcheck.options import EXAMPLES
 from mirrorcheck.report.summary import load_schema
-from mirrorcheck.settings import EXAMPLES
 from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]

@@ -33,7 +33,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from mirrorcheck.settings import EXAMPLES, Settings
+from mirrorcheck.options import EXAMPLES
+from mirrorcheck.settings import Settings
 from mirrorcheck.targets.lab.certs import Variant
 from mirrorcheck.targets.lab.configure import lab_spec
 from mirrorcheck.targets.lab.images.supply import ImageSupply

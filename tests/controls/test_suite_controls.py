@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorcheck.settings import EXAMPLES
+from mirrorcheck.options import EXAMPLES
 from tests.suite_runner import run_suites
 
 pytestmark = [pytest.mark.docker]

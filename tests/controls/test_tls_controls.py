@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorcheck.settings import EXAMPLES
+from mirrorcheck.options import EXAMPLES
 from mirrorcheck.targets.lab.labels import new_run_id
 from tests.suite_runner import SuiteRun, run_suites
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mirrorcheck.settings import EXAMPLES, Settings, SettingsError, first_mirror_host
+from mirrorcheck.options import EXAMPLES, SettingsError
+from mirrorcheck.settings import Settings, first_mirror_host
 from mirrorcheck.targets.lab.configure import stack_keeps_storage
 from mirrorcheck.targets.lab.proxy_conf import nginx_conf
 from mirrorcheck.targets.lab.registry_configs import (
