@@ -17,7 +17,6 @@ from __future__ import annotations
 import pytest
 
 from mirrorcheck.findings import Finding, render_all
-from mirrorcheck.probes.tls import TlsInspection, inspect_tls
 from mirrorcheck.rules.tls.certificate import (
     judge_name,
     judge_strength,
@@ -25,15 +24,6 @@ from mirrorcheck.rules.tls.certificate import (
     judge_validity,
 )
 from mirrorcheck.rules.tls.policy import TlsPolicy
-
-
-@pytest.fixture(scope="module")
-def tls_inspection(deployment) -> TlsInspection:
-    """What the proxy presents to a client of the mirror's name, trusting the nodes' CA."""
-    endpoint = deployment.endpoint
-    return inspect_tls(
-        endpoint.address, endpoint.port, server_name=endpoint.fqdn, ca_file=endpoint.ca_file
-    )
 
 
 @pytest.fixture(scope="module")

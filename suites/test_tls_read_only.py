@@ -33,14 +33,6 @@ def writes_allowed(settings) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-def proxy_client(deployment) -> RegistryClient:
-    """The mirror through the proxy, by name, certificate not verified (module docstring)."""
-    session = deployment.mirror_session()
-    session.verify = False
-    return RegistryClient(deployment.mirror_url, session=session, timeout=HTTP_TIMEOUT)
-
-
 def _cache_through_proxy(proxy_client: RegistryClient, image) -> None:
     """Pull ``image`` through the proxy so that the mirror holds its blobs."""
     manifest = proxy_client.fetch_manifest(image.name, image.manifest_digest)

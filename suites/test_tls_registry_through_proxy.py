@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from mirrorcheck.probes.plain_http import API_VERSION_HEADER
-from mirrorcheck.probes.registry_api import RegistryClient
 
 pytestmark = [
     # Verification is skipped on purpose (see the module docstring).
@@ -26,15 +25,6 @@ pytestmark = [
 # Over 50 MB by either reading of "MB": a proxy's default body or buffer limits
 # (nginx proxy_max_temp_file_size, Traefik buffering middlewares) bite well below.
 LARGE_LAYER_BYTES = 52 * 2**20
-HTTP_TIMEOUT = 120.0
-
-
-@pytest.fixture(scope="module")
-def proxy_client(deployment) -> RegistryClient:
-    """The mirror through the proxy, by name, certificate not verified (module docstring)."""
-    session = deployment.mirror_session()
-    session.verify = False
-    return RegistryClient(deployment.mirror_url, session=session, timeout=HTTP_TIMEOUT)
 
 
 def test_registry_api_answers_through_the_proxy(deployment, proxy_client, record_property):

@@ -10,22 +10,13 @@ from __future__ import annotations
 import pytest
 
 from mirrorcheck.findings import errors, render_all
-from mirrorcheck.probes.tls import TlsInspection, inspect_tls
+from mirrorcheck.probes.tls import TlsInspection
 from mirrorcheck.pytest_plugin.options import fail_or_skip
 from mirrorcheck.rules.tls.policy import TlsPolicy
 from mirrorcheck.rules.tls.versions import judge_versions
 
 MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
 LEGACY_VERSIONS = ("TLSv1", "TLSv1.1")
-
-
-@pytest.fixture(scope="module")
-def tls_inspection(deployment) -> TlsInspection:
-    """What the proxy presents to a client of the mirror's name, every version probed."""
-    endpoint = deployment.endpoint
-    return inspect_tls(
-        endpoint.address, endpoint.port, server_name=endpoint.fqdn, ca_file=endpoint.ca_file
-    )
 
 
 def _probe_figures(inspection: TlsInspection, versions: tuple[str, ...], record_property) -> None:
