@@ -15,7 +15,7 @@ import re
 import pytest
 
 from mirrorcheck.findings import Severity, errors, render_all
-from mirrorcheck.rules.registry.config import RegistryConfig, read_config
+from mirrorcheck.rules.registry.config import RegistryConfig, read_runnable_config
 from mirrorcheck.rules.registry.config_lint import lint_config_file
 from mirrorcheck.rules.registry.deployment import lint_config_and_stack
 from mirrorcheck.rules.registry.stack import StackInfo, load_stack
@@ -44,13 +44,20 @@ def stack_under_test(settings) -> StackInfo | None:
 
 
 def config_under_test(settings) -> RegistryConfig | None:
-    """The registry config, parsed; None when not checked here or unreadable (its check says)."""
+    """The registry config, parsed; None when not checked here, or not a config at all
+    (unreadable, not YAML, not a mapping: its own check says what is wrong)."""
     if not settings.file_to_check("registry-config"):
         return None
     try:
-        return read_config(settings.registry_config_path)
+        return read_runnable_config(settings.registry_config_path)
     except YamlReadError:
         return None
+
+
+def fail_on_errors(findings) -> None:
+    """Fail with every error finding, file:line:column first, and no traceback."""
+    if errors(findings):
+        pytest.fail(render_all(errors(findings)), pytrace=False)
 
 
 def test_registry_config_passes_the_lint(settings, record_property):
@@ -67,7 +74,7 @@ def test_registry_config_passes_the_lint(settings, record_property):
             f for f in lint_config_and_stack(config, stack) if f.code.startswith("registry-config/")
         ]
     record_property("registry_config_findings", [f.code for f in findings])
-    assert not errors(findings), render_all(errors(findings))
+    fail_on_errors(findings)
 
 
 def test_stack_file_passes_the_lint(settings, record_property):
@@ -89,4 +96,4 @@ def test_stack_file_passes_the_lint(settings, record_property):
     record_property(
         "stack_findings", [f.render() for f in findings if f.severity is not Severity.INFO]
     )
-    assert not errors(findings), render_all(errors(findings))
+    fail_on_errors(findings)

@@ -17,8 +17,15 @@ Usage::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from mirrorcheck.text.json_tree import JsonMember, JsonNode, JsonSyntaxError
+from mirrorcheck.text.json_tree import (
+    MAX_DEPTH,
+    JsonMember,
+    JsonNode,
+    JsonSyntaxError,
+    JsonTooDeep,
+)
 from mirrorcheck.text.positions import Positions
 
 _WS = " \t\n\r"
@@ -38,6 +45,7 @@ class JsonParser:
         self.pos = 0
         self.where = positions
         self.duplicates: list[tuple[JsonMember, JsonMember]] = []
+        self.depth = 0
 
     # -- helpers
     def _peek(self) -> str:
@@ -77,10 +85,8 @@ class JsonParser:
     def _value(self) -> JsonNode:
         self._skip_ws()
         c = self._peek()
-        if c == "{":
-            return self._object()
-        if c == "[":
-            return self._array()
+        if c and c in "{[":
+            return self._nested(self._object if c == "{" else self._array)
         if c == '"':
             start = self.pos
             text = self._string()
@@ -97,6 +103,20 @@ class JsonParser:
                     break
                 return JsonNode(word, value, start, self.pos)
         raise self._not_a_value()
+
+    def _nested(self, parse: Callable[[], JsonNode]) -> JsonNode:
+        """An object or a list, one level deeper; JsonTooDeep past MAX_DEPTH levels."""
+        if self.depth >= MAX_DEPTH:
+            raise JsonTooDeep(
+                self.pos,
+                f"objects and lists nest more than {MAX_DEPTH} levels deep here",
+                "flatten the value: no daemon.json setting nests more than a few levels",
+            )
+        self.depth += 1
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
 
     def _not_a_value(self) -> JsonSyntaxError:
         c = self._peek()

@@ -33,18 +33,22 @@ from __future__ import annotations
 
 from mirrorcheck.text.json_parser import JsonParser
 from mirrorcheck.text.json_tree import (
+    MAX_DEPTH,
     JsonMember,
     JsonNode,
     JsonSyntaxError,
+    JsonTooDeep,
     ParsedJson,
     describe_value,
 )
 from mirrorcheck.text.positions import Positions
 
 __all__ = [
+    "MAX_DEPTH",
     "JsonMember",
     "JsonNode",
     "JsonSyntaxError",
+    "JsonTooDeep",
     "ParsedJson",
     "Positions",
     "describe_value",
@@ -54,6 +58,9 @@ __all__ = [
 
 def parse_json(text: str, positions: Positions | None = None) -> ParsedJson:
     """Parse one JSON value; raise :class:`JsonSyntaxError` at the first error.
+
+    Objects and lists nested more than :data:`MAX_DEPTH` deep raise
+    :class:`JsonTooDeep` (a JsonSyntaxError) where the next level opens.
 
     ``positions`` (of the same text) words places in messages as line:column;
     pass the one used for excerpts to share its line table.

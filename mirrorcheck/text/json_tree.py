@@ -64,6 +64,14 @@ class JsonSyntaxError(Exception):
         self.go_error = go_error
 
 
+class JsonTooDeep(JsonSyntaxError):
+    """Objects and lists nest deeper than :data:`MAX_DEPTH` at ``offset``: reading stops there."""
+
+
+MAX_DEPTH = 100
+"""How many objects and lists deep the parser reads (Go's encoding/json reads 10000)."""
+
+
 @dataclass
 class ParsedJson:
     """What :func:`parse_json` found: the value, what follows it, and repeated keys."""

@@ -1,9 +1,13 @@
 """YAML read as a node tree that remembers where every key and value was written.
 
-PyYAML's ``compose()`` keeps the position of each node (``start_mark``), so
-a rule can say ``config.yml:21:3`` instead of "somewhere in the file". A file
-that cannot be read or parsed becomes one Finding with line, column, the
-offending line and a fix, carried by ``YamlReadError``.
+PyYAML's composer keeps the position of each node (``start_mark``), so a
+rule can say ``config.yml:21:3`` instead of "somewhere in the file". The
+parser is libyaml's (``yaml.CSafeLoader``) where PyYAML was built with it:
+several times faster on large files, with the same nodes and positions;
+else PyYAML's own. A file that cannot be read, parsed or built into values
+becomes one Finding with line, column, the offending line and a fix, carried
+by ``YamlReadError``, the only error :func:`load_yaml` raises; the wording of
+each cause is :mod:`mirrorcheck.text.yaml_errors`.
 
 Usage::
 
@@ -22,24 +26,56 @@ Usage::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from mirrorcheck.findings import Finding, Severity
+from mirrorcheck.text.yaml_errors import (
+    MAX_DEPTH,
+    YamlReadError,
+    bad_value,
+    excerpt,
+    first_non_printable,
+    line_col,
+    not_text,
+    recursive_alias,
+    shown,
+    syntax_error,
+    too_deep,
+    window,
+)
+
+__all__ = [
+    "LIBYAML",
+    "MAX_DEPTH",
+    "Entry",
+    "TooDeep",
+    "YamlDocument",
+    "YamlReadError",
+    "dotted",
+    "entries",
+    "entry_for",
+    "excerpt",
+    "is_null",
+    "kind",
+    "load_yaml",
+    "position",
+    "read_text",
+    "scalar_text",
+    "to_python",
+]
+
+LIBYAML: bool = bool(getattr(yaml, "__with_libyaml__", False))
+"""True when PyYAML was built with libyaml: the fast C parser reads the files."""
+_LOADER: type = yaml.CSafeLoader if LIBYAML else yaml.SafeLoader
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 NULL_TAG = "tag:yaml.org,2002:null"
 STR_TAG = "tag:yaml.org,2002:str"
-
-
-class YamlReadError(Exception):
-    """The file could not be read or parsed; ``finding`` says where and how to fix it."""
-
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.render())
-        self.finding = finding
 
 
 @dataclass(frozen=True)
@@ -108,13 +144,62 @@ def scalar_text(node: Node | None) -> str | None:
     return None
 
 
+class TooDeep(ValueError):
+    """A value nests more than :data:`MAX_DEPTH` mappings and sequences deep, from ``node`` on."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(f"nested more than {MAX_DEPTH} levels deep")
+        self.node = node
+
+
+class _Builder(SafeConstructor):
+    """PyYAML's safe constructor, refusing to nest deeper than MAX_DEPTH (TooDeep)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+
+    def construct_object(self, node: Node, deep: bool = False) -> object:
+        if isinstance(node, ScalarNode):
+            return super().construct_object(node, deep=deep)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise TooDeep(node)
+            return super().construct_object(node, deep=deep)
+        finally:
+            self.depth -= 1
+
+    # PyYAML expands merge keys (<<: *anchor) by rewriting the nodes in place;
+    # these work on copies, so the tree keeps the file as written.
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict:
+        if isinstance(node, MappingNode):
+            node = _copy(node)
+        return super().construct_mapping(node, deep=deep)
+
+    def flatten_mapping(self, node: MappingNode) -> None:
+        node.value = [(k, _copy(v) if k.tag == MERGE_TAG else v) for k, v in node.value]
+        super().flatten_mapping(node)
+
+
+def _copy(node: Node) -> Node:
+    """A mapping with its own list of pairs; a sequence of such mappings; else ``node``."""
+    if isinstance(node, MappingNode):
+        return MappingNode(node.tag, list(node.value), node.start_mark, node.end_mark)
+    if isinstance(node, SequenceNode):
+        items = [_copy(item) for item in node.value]
+        return SequenceNode(node.tag, items, node.start_mark, node.end_mark)
+    return node
+
+
 def to_python(node: Node) -> object:
-    """The value PyYAML would construct for ``node`` (YAML 1.1, like Go's yaml.v2)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    """The value PyYAML would construct for ``node`` (YAML 1.1, like Go's yaml.v2).
+
+    Raises what PyYAML's safe constructor raises for a value it cannot build
+    (ConstructorError, ValueError...), and TooDeep past MAX_DEPTH levels;
+    :func:`load_yaml` has checked every value of the document it returns.
+    """
+    return _Builder().construct_object(node, deep=True)
 
 
 @dataclass
@@ -141,11 +226,16 @@ class YamlDocument:
     def where(self, node: Node | None) -> tuple[int | None, int | None]:
         return position(node) if node is not None else (None, None)
 
-    def line_text(self, line: int | None) -> str:
-        if line is None:
+    @cached_property
+    def lines(self) -> list[str]:
+        """The text's lines, split once however many findings ask for them."""
+        return self.text.splitlines()
+
+    def line_text(self, line: int | None, column: int | None = None) -> str:
+        """A 1-based line as an excerpt shows it: cut to a window around ``column``."""
+        if line is None or not 0 < line <= len(self.lines):
             return ""
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        return window(self.lines[line - 1], column)[0]
 
 
 def dotted(path: tuple[str, ...]) -> str:
@@ -159,70 +249,15 @@ def dotted(path: tuple[str, ...]) -> str:
     return text
 
 
-def excerpt(text: str, line: int | None, column: int | None) -> str:
-    """The line with a caret under the column, tabs shown as ``→`` so they can be seen."""
-    if line is None:
-        return ""
-    lines = text.splitlines()
-    if not 0 < line <= len(lines):
-        return ""
-    row = lines[line - 1].replace("\t", "→")
-    if column is None:
-        return row
-    return f"{row}\n{' ' * (column - 1)}^"
-
-
-# PyYAML problem text -> what to do about it.
-_SYNTAX_FIXES = (
-    (
-        "'\\t'",
-        "indent with spaces: YAML forbids tab characters in indentation",
-    ),
-    (
-        "mapping values are not allowed here",
-        "check the indentation of this line against its siblings, and quote values "
-        "that contain ': '",
-    ),
-    (
-        "could not find expected ':'",
-        "add ': ' after the key, or quote a value that spans lines",
-    ),
-    (
-        "did not find expected key",
-        "line the key up with its siblings (same number of spaces)",
-    ),
-    (
-        "expected <block end>",
-        "line the key up with its siblings (same number of spaces)",
-    ),
-    (
-        "expected a single document",
-        "keep one YAML document in the file (remove the extra '---')",
-    ),
-    (
-        "found undefined alias",
-        "define the anchor (&name) before using the alias (*name)",
-    ),
-)
-
-
-def _syntax_fix(problem: str) -> str:
-    for needle, fix in _SYNTAX_FIXES:
-        if needle in problem:
-            return fix
-    return "fix the YAML syntax at this position"
-
-
-def _describe(err: yaml.MarkedYAMLError, problem: str) -> str:
-    if err.context and err.problem and not err.context.startswith("while"):
-        return f"{err.context}, {problem}"
-    return problem
-
-
 def read_text(path: str | Path, *, code_prefix: str) -> str:
-    """The file's text, or YamlReadError naming the file and why it cannot be read."""
+    """The file's text, or YamlReadError naming the file and why it cannot be read.
+
+    Bytes that are not UTF-8 are placed by line and column (of the text before them).
+    """
+    line = column = None
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
+        return data.decode("utf-8")
     except FileNotFoundError:
         reason = "does not exist"
         fix = "pass the path of an existing file"
@@ -230,8 +265,11 @@ def read_text(path: str | Path, *, code_prefix: str) -> str:
         reason = "is a directory"
         fix = "pass the path of the file, not its directory"
     except UnicodeDecodeError as err:
-        reason = f"is not UTF-8 text ({err.reason} at byte {err.start})"
-        fix = "save the file as UTF-8"
+        before = data[: err.start].decode("utf-8", errors="replace")
+        line, column = line_col(before, len(before))
+        shown_bytes = data[err.start : err.end].hex(" ")
+        reason = f"is not UTF-8 text: byte {shown_bytes} (a binary file, or another encoding?)"
+        fix = "give the YAML file itself, saved as UTF-8 text"
     except OSError as err:
         reason = f"cannot be read ({err.strerror})"
         fix = "check the path and its permissions"
@@ -242,45 +280,131 @@ def read_text(path: str | Path, *, code_prefix: str) -> str:
             message=f"the file {reason}",
             fix=fix,
             path=str(path),
+            line=line,
+            column=column,
         )
     )
 
 
 def load_yaml(text: str, *, path: str, code_prefix: str, consequence: str) -> YamlDocument:
-    """Parse ``text`` into a node tree; a syntax error raises YamlReadError.
+    """Parse ``text`` into a node tree whose values can all be built; else YamlReadError.
 
     ``consequence`` completes the message (``"the registry refuses to start"``).
+    What raises: a character YAML refuses (a binary file), a syntax error,
+    nesting deeper than :data:`MAX_DEPTH`, an alias inside its own anchor, a
+    value YAML cannot build (``!!int x``, an unknown tag, a list as a key). The
+    node tree comes from libyaml where PyYAML has it (:data:`LIBYAML`), else
+    from PyYAML's own parser; both give the same nodes and positions.
     """
+    where = {"path": path, "code_prefix": code_prefix, "consequence": consequence}
+    bad = first_non_printable(text)
+    if bad is not None:
+        raise YamlReadError(not_text(text, bad, **where))
+    root = _compose(text, where)
+    if root is not None:
+        _check_values(text, root, where)
+    return YamlDocument(path=path, text=text, root=root)
+
+
+def _compose(text: str, where: dict[str, str]) -> Node | None:
+    loader = _LOADER(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as err:
+        raise YamlReadError(syntax_error(text, err, **where)) from None
+    except RecursionError:
+        # Only PyYAML's own parser recurses; libyaml stops at 1000 levels with a syntax error.
+        mark = loader.get_mark() if hasattr(loader, "get_mark") else None
+        raise YamlReadError(too_deep(text, mark, **where)) from None
+    except (yaml.YAMLError, ValueError) as err:
+        raise YamlReadError(
+            Finding(
+                severity=Severity.ERROR,
+                code=f"{where['code_prefix']}/yaml-syntax",
+                message=f"YAML error: {shown(str(err))}; {where['consequence']}",
+                fix="save the file as plain UTF-8 YAML",
+                path=where["path"],
+            )
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _check_values(text: str, root: Node, where: dict[str, str]) -> None:
+    """YamlReadError at the first node whose value cannot be built, or that nests too deep."""
+    try:
+        to_python(root)
+    except TooDeep as err:
+        raise YamlReadError(too_deep(text, err.node.start_mark, **where)) from None
+    except RecursionError:
+        node, cyclic = _deepest(root)
+        make = recursive_alias if cyclic else too_deep
+        raise YamlReadError(make(text, node.start_mark, **where)) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        problem = err.problem or err.context or "invalid YAML"
-        both = f"{err.problem or ''} {err.context or ''}"
-        if "'\\t'" in problem:
-            problem = "a tab character where YAML allows only spaces"
-        raise YamlReadError(
-            Finding(
-                severity=Severity.ERROR,
-                code=f"{code_prefix}/yaml-syntax",
-                message=f"YAML syntax error: {_describe(err, problem)}; {consequence}",
-                fix=_syntax_fix(both),
-                path=path,
-                line=line,
-                column=column,
-                excerpt=excerpt(text, line, column),
-            )
-        ) from None
-    except yaml.YAMLError as err:
-        raise YamlReadError(
-            Finding(
-                severity=Severity.ERROR,
-                code=f"{code_prefix}/yaml-syntax",
-                message=f"YAML error: {err}; {consequence}",
-                fix="save the file as plain UTF-8 YAML",
-                path=path,
-            )
-        ) from None
-    return YamlDocument(path=path, text=text, root=root)
+        problem = err.problem or err.context or "invalid value"
+        if "recursive" in problem:
+            raise YamlReadError(recursive_alias(text, mark, **where)) from None
+        raise YamlReadError(bad_value(text, mark, problem, **where)) from None
+    except Exception as err:  # PyYAML's constructors fail in assorted ways on a bad value
+        node = _first_unbuildable(root) or root
+        problem = str(err)
+        if isinstance(node, ScalarNode):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            shown_value = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            problem = f"{tag} cannot hold {shown_value!r}"
+        raise YamlReadError(bad_value(text, node.start_mark, problem, **where)) from None
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _deepest(root: Node) -> tuple[Node, bool]:
+    """Where the node tree goes deeper than MAX_DEPTH, or into itself (then ``True``).
+
+    Iterative, and each node is measured once, so shared aliases cost nothing.
+    """
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            height[key] = 1 + max((height.get(id(c), 0) for c in _children(node)), default=0)
+        elif key in on_path:
+            return node, True
+        elif key not in height and not isinstance(node, ScalarNode):
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    node = root
+    for _ in range(MAX_DEPTH):
+        children = [c for c in _children(node) if not isinstance(c, ScalarNode)]
+        if not children:
+            break
+        node = max(children, key=lambda c: height.get(id(c), 0))
+    return node, False
+
+
+def _first_unbuildable(root: Node) -> Node | None:
+    """The first scalar, in file order, whose value cannot be built on its own."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            try:
+                to_python(node)
+            except Exception:
+                return node
+        stack.extend(reversed(_children(node)))
+    return None

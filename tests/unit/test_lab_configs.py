@@ -48,8 +48,15 @@ def test_config_without_proxy_section_stays_a_plain_registry():
 
 
 def test_broken_yaml_names_the_file_line_and_column():
-    with pytest.raises(RegistryConfigError, match=r"config\.yml:4:1: not valid YAML"):
+    with pytest.raises(RegistryConfigError, match=r"config\.yml:4:1: error \[registry-config/"):
         mirror_config("version: 0.1\nhttp:\n  addr: [unclosed\n", UPSTREAM, "config.yml")
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just text\n", ""])
+def test_a_config_that_is_no_mapping_stops_the_lab_with_the_lints_finding(text):
+    refused = r"(?s)registry-config/not-a-mapping.*the lab cannot run"
+    with pytest.raises(RegistryConfigError, match=refused):
+        mirror_config(text, UPSTREAM, "config.yml")
 
 
 def test_storage_root_follows_the_driver():

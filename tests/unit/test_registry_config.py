@@ -7,18 +7,25 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mirrorcheck import cli
 from mirrorcheck.findings import Severity, errors
 from mirrorcheck.rules.limitations import parse_version
-from mirrorcheck.rules.registry.config import load_config, read_config
+from mirrorcheck.rules.registry.config import (
+    load_config,
+    load_runnable_config,
+    read_config,
+    read_runnable_config,
+)
 from mirrorcheck.rules.registry.config_lint import (
     check_config_path,
     lint_config_file,
     lint_config_text,
 )
 from mirrorcheck.rules.registry.schema import SCHEMAS, config_path_for, lookup, schema_for
-from mirrorcheck.text.yaml_source import YamlReadError
+from mirrorcheck.text import yaml_source
+from mirrorcheck.text.yaml_source import MAX_DEPTH, YamlReadError
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "registry_config"
 REFERENCE = CORPUS / "reference.yml"
@@ -505,3 +512,149 @@ def test_command_runs_from_the_shell():
     assert result.returncode == 1
     assert "yaml-syntax.yml:4:12: error [registry-config/yaml-syntax]" in result.stdout
     assert result.stderr == ""
+
+
+# -- what is not a config: one error type, with its place ------------------------------
+
+
+def test_a_binary_config_file_is_unreadable_at_the_first_bad_byte(tmp_path):
+    path = tmp_path / "config.yml"
+    path.write_bytes(b"version: 0.1\nproxy:\n  remoteurl: \xff\xfe\x00\x1b[31m\n")
+    [finding] = lint_config_file(path)
+    assert finding.code == "registry-config/unreadable"
+    assert (finding.line, finding.column) == (3, 14)
+    assert "not UTF-8 text: byte ff" in finding.message
+    with pytest.raises(YamlReadError):
+        read_runnable_config(path)
+
+
+def test_binary_text_is_named_with_its_place_and_shown_escaped():
+    # As the lab reads a file under test: bytes that are not UTF-8 become U+FFFD.
+    text = b"version: 0.1\nhttp:\n  addr: \x1b[2J\x00\xff".decode("utf-8", "replace")
+    with pytest.raises(YamlReadError) as caught:
+        load_runnable_config(text, "config.yml")
+    finding = caught.value.finding
+    assert finding.code == "registry-config/yaml-syntax"
+    assert (finding.location, finding.message.split(";")[0]) == (
+        "config.yml:3:9",
+        "not a YAML text file: it holds the control character \\x1b (a binary file?)",
+    )
+    assert "\x1b" not in finding.render() and "\\x1b[2J" in finding.excerpt
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"), [("top-level-list.yml", "sequence"), ("top-level-scalar.yml", "scalar")]
+)
+def test_a_config_that_is_not_a_mapping_raises_one_error_for_the_lab(name, shape):
+    config = read_config(CORPUS / name)  # the lint reads it, and says what it is
+    assert config.doc.root is not None
+    with pytest.raises(YamlReadError) as caught:
+        read_runnable_config(CORPUS / name)
+    finding = caught.value.finding
+    assert (finding.code, finding.line, finding.column) == ("registry-config/not-a-mapping", 1, 1)
+    assert f"the top level is a {shape}, not a mapping of keys" in finding.message
+    assert [f.render() for f in lint_config_file(CORPUS / name)] == [finding.render()]
+
+
+def test_an_empty_config_is_not_runnable():
+    with pytest.raises(YamlReadError) as caught:
+        load_runnable_config("# nothing\n")
+    assert "the file is empty" in caught.value.finding.message
+
+
+def test_a_value_yaml_cannot_build_is_one_finding_at_the_value():
+    [finding] = lint_config_file(CORPUS / "unbuildable-value.yml")
+    assert (finding.code, finding.line, finding.column) == ("registry-config/yaml-syntax", 6, 9)
+    assert "!!int cannot hold ':5000'" in finding.message
+    assert finding.excerpt.splitlines() == ["  addr: !!int :5000", "        ^"]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        ("version: 0.1\nstarted: 2001-13-01\n", (2, 10), "!!timestamp cannot hold '2001-13-01'"),
+        ("version: 0.1\nstorage: !!python/name:os.system\n", (2, 10), "could not determine"),
+        ("version: 0.1\n? [1]\n: 2\n", (2, 3), "found unhashable key"),
+        ("version: 0.1\nstorage: &a [*a]\n", (2, 10), "contains itself through an alias"),
+        ("version: 0.1\nstorage: &a\n  <<: *a\n", (2, 10), "contains itself through an alias"),
+    ],
+)
+def test_values_that_cannot_be_built_are_findings_not_exceptions(text, where, words):
+    with pytest.raises(YamlReadError) as caught:
+        load_config(text)
+    finding = caught.value.finding
+    assert (finding.line, finding.column) == where, finding.render()
+    assert words in finding.message
+
+
+def test_nesting_500_deep_is_a_finding_at_the_level_past_the_limit():
+    [finding] = lint_config_file(CORPUS / "deep-nesting.yml")
+    # 'storage: ' is 9 characters; the top-level mapping is level 1, so the
+    # 100th '[' (column 10 + 99) opens level 101.
+    assert (finding.code, finding.line, finding.column) == ("registry-config/yaml-syntax", 2, 109)
+    assert f"nest more than {MAX_DEPTH} levels deep" in finding.message
+    assert len(finding.excerpt.splitlines()[0]) < 110
+
+
+def test_merge_keys_leave_the_tree_as_written():
+    text = "version: 0.1\nbase: &b\n  filesystem: {rootdirectory: /x}\nstorage:\n  <<: *b\n"
+    config = load_config(text)
+    assert config.rootdirectory == "/x"
+    storage = config.node("storage")
+    assert [key.value for key, _ in storage.value] == ["<<"]
+
+
+# -- libyaml where present, the same findings either way ---------------------------------
+
+
+@pytest.fixture(params=["libyaml", "pure"])
+def loader(request, monkeypatch):
+    if request.param == "libyaml":
+        if not yaml.__with_libyaml__:
+            pytest.skip("PyYAML was built without libyaml")
+        monkeypatch.setattr(yaml_source, "_LOADER", yaml.CSafeLoader)
+    else:
+        monkeypatch.setattr(yaml_source, "_LOADER", yaml.SafeLoader)
+    return request.param
+
+
+def test_libyaml_reads_the_files_when_pyyaml_has_it():
+    assert yaml_source.LIBYAML is yaml.__with_libyaml__
+    assert yaml_source._LOADER is (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "duplicate-proxy.yml",
+        "remoteurl-camel-case.yml",
+        "unknown-key.yml",
+        "ttl-on-2.8.yml",
+        "tab-indentation.yml",
+        "yaml-syntax.yml",
+        "unbuildable-value.yml",
+        "top-level-list.yml",
+    ],
+)
+def test_both_loaders_give_the_same_findings_and_places(name, monkeypatch):
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML was built without libyaml")
+    seen = []
+    for parser in (yaml.CSafeLoader, yaml.SafeLoader):
+        monkeypatch.setattr(yaml_source, "_LOADER", parser)
+        findings = lint_config_file(CORPUS / name)
+        # The words of a syntax error are the parser's own; code, place and fix are ours.
+        seen.append([(f.code, f.line, f.column, f.fix, f.excerpt) for f in findings])
+    assert seen[0] == seen[1]
+
+
+def test_both_loaders_find_the_duplicate_key_at_its_line(loader):
+    findings = lint_config_file(CORPUS / "duplicate-proxy.yml")
+    [duplicate] = [f for f in findings if f.code == "registry-config/duplicate-key"]
+    assert (duplicate.line, duplicate.column) == (23, 1)
+
+
+def test_both_loaders_stop_deep_nesting_with_a_finding(loader):
+    [finding] = lint_config_text("version: 0.1\nstorage: " + "[" * 3000 + "\n")
+    assert finding.code == "registry-config/yaml-syntax"
+    assert finding.line == 2

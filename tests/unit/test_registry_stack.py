@@ -260,3 +260,38 @@ def test_a_restart_policy_that_gives_up_is_a_warning():
     [finding] = lint_stack(load_stack(stack_of(body)))
     assert finding.code == "registry-stack/restart-gives-up"
     assert "upstream is unreachable" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "where"),
+    [
+        ("- services\n- registry\n", "registry-stack/no-registry-service", (None, None)),
+        ("services: 3\n", "registry-stack/no-registry-service", (None, None)),
+        ("services:\n  mirror:\n    image: \x00\x01", "registry-stack/yaml-syntax", (3, 12)),
+        (
+            "services:\n  mirror:\n    image: !!int registry\n",
+            "registry-stack/yaml-syntax",
+            (3, 12),
+        ),
+        (
+            "services:\n  mirror: " + "{a: " * 300 + "1" + "}" * 300,
+            "registry-stack/yaml-syntax",
+            (2, 403),
+        ),
+    ],
+)
+def test_a_stack_that_is_not_a_stack_is_one_finding(text, code, where):
+    with pytest.raises(YamlReadError) as caught:
+        load_stack(text, path="stack.yml")
+    finding = caught.value.finding
+    assert (finding.code, finding.path) == (code, "stack.yml")
+    assert (finding.line, finding.column) == where, finding.render()
+
+
+def test_a_binary_stack_file_is_unreadable_with_its_place(tmp_path):
+    path = tmp_path / "stack.yml"
+    path.write_bytes(b"services:\n  mirror:\n    image: \xc3\x28\n")
+    with pytest.raises(YamlReadError) as caught:
+        read_stack(path)
+    finding = caught.value.finding
+    assert (finding.code, finding.line, finding.column) == ("registry-stack/unreadable", 3, 12)

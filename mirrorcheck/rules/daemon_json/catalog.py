@@ -66,6 +66,12 @@ NOT_UTF8 = _rule(
 INVALID_JSON = _rule(
     "invalid-json", ERROR, "a syntax error (missing comma, trailing comma, comment, ...)"
 )
+TOO_DEEP = _rule(
+    "too-deep",
+    ERROR,
+    "objects and lists nest deeper than the reader reads (100 levels)",
+    "flatten the value: no daemon.json setting nests more than a few levels",
+)
 TRAILING_DATA = _rule(
     "trailing-data",
     ERROR,
@@ -193,6 +199,7 @@ RULES = rule_table(
     UTF16,
     NOT_UTF8,
     INVALID_JSON,
+    TOO_DEEP,
     TRAILING_DATA,
     NOT_OBJECT,
     NULL_DOCUMENT,

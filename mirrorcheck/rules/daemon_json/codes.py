@@ -71,6 +71,13 @@ _DIFFERENCES = (
         until=STRICT_FROM,
     ),
     DockerdDifference(
+        catalog.TOO_DEEP,
+        True,
+        "reads up to 10000 levels (Go's encoding/json); it may start when the nesting sits "
+        "where it ignores unknown fields",
+        "refuses past 100 levels: no setting nests like this",
+    ),
+    DockerdDifference(
         catalog.NOT_UTF8,
         True,
         "replaces invalid bytes with U+FFFD",

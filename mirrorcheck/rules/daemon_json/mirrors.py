@@ -163,6 +163,16 @@ class _MirrorRules(DocumentRules):
     def mirror(self, item: JsonNode) -> GoURL | None:
         raw: str = item.value
         where = {"offset": item.start, "key": "registry-mirrors"}
+        if not raw.strip():
+            self.add(
+                catalog.MIRROR_SCHEME,
+                f"the mirror entry {raw!r} is {'empty' if not raw else 'blank'}: dockerd "
+                f'{self.engine} refuses to start (invalid mirror: unsupported scheme "")',
+                f"write the mirror's full URL, {self._full_url_example()}, or remove the entry",
+                refuses=True,
+                **where,
+            )
+            return None
         parsed = parse_go_url(raw)
         if "<" in raw or ">" in raw:
             self.add(
@@ -287,6 +297,18 @@ class _MirrorRules(DocumentRules):
                 **where,
             )
         return parsed
+
+    def _full_url_example(self) -> str:
+        """The expected mirror's URL in quotes, else the form with the FQDN to fill in."""
+        expected = self.expected
+        if expected is None:
+            return '"https://<mirror FQDN>" (e.g. "https://mirror.example.com")'
+        # Built from the parts, so userinfo in --mirror-url never reaches the message.
+        scheme = expected.scheme or "https"
+        default = {"https": "443", "http": "80"}.get(scheme)
+        port = f":{expected.port}" if expected.port and expected.port != default else ""
+        host = f"[{expected.host}]" if ":" in expected.host else expected.host
+        return f'"{scheme}://{host}{port}{expected.path}"'
 
     def duplicates(self, parsed: list[tuple[JsonNode, GoURL]]) -> None:
         seen: dict[str, JsonNode] = {}

@@ -2,8 +2,10 @@
 
 :func:`read_daemon_json` and :func:`parse_daemon_json` never raise on a bad
 file: what dockerd would make of the encoding (BOM, UTF-16, bytes that are not
-UTF-8), an empty file, a syntax error, a repeated key, text after the closing
-brace or a top level that is not an object becomes a finding on the
+UTF-8), an empty file, a syntax error (named as TOML or YAML when the file is
+one: a containerd hosts.toml given as daemon.json), nesting past 100 levels, a
+repeated key, text after the closing brace or a top level that is not an
+object becomes a finding on the
 :class:`DaemonJson`, placed by line and column with a caret excerpt where it
 has a place, with whether dockerd refuses to start over it (which depends on
 the engine: see :data:`STRICT_FROM`). The rules on keys and values build on
@@ -32,7 +34,14 @@ from mirrorcheck.findings import Finding, Severity
 from mirrorcheck.rules.daemon_json import catalog
 from mirrorcheck.rules.daemon_json.document import DaemonJson, DocumentRules, Issue
 from mirrorcheck.rules.daemon_json.engine import DEFAULT_ENGINE, EngineVersion
-from mirrorcheck.text.json_positions import JsonSyntaxError, Positions, describe_value, parse_json
+from mirrorcheck.rules.daemon_json.other_formats import recognise
+from mirrorcheck.text.json_positions import (
+    JsonSyntaxError,
+    JsonTooDeep,
+    Positions,
+    describe_value,
+    parse_json,
+)
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -71,18 +80,21 @@ def parse_daemon_json(
         return doc
     try:
         parsed = parse_json(text, doc.positions)
-    except JsonSyntaxError as error:
-        said = f" (dockerd: {error.go_error})" if error.go_error else ""
+    except JsonTooDeep as error:
         doc.add_issue(
             doc.finding(
-                catalog.INVALID_JSON,
-                f"invalid JSON: {error.message}{said}; dockerd refuses to start",
+                catalog.TOO_DEEP,
+                f"{error.message}: mirrorcheck reads no deeper, and no daemon.json setting "
+                "nests like this, so dockerd refuses such a value (its JSON reader itself "
+                "stops at 10000 levels)",
                 error.fix,
                 offset=error.offset,
-                context_from=error.context_from,
             ),
             refuses=True,
         )
+        return doc
+    except JsonSyntaxError as error:
+        _invalid_json(doc, text, error)
         return doc
     root, trailing = parsed.root, parsed.trailing
     doc.root = root
@@ -134,6 +146,25 @@ def parse_daemon_json(
             refuses=True,
         )
     return doc
+
+
+def _invalid_json(doc: DaemonJson, text: str, error: JsonSyntaxError) -> None:
+    said = f" (dockerd: {error.go_error})" if error.go_error else ""
+    other = recognise(text)
+    if other is not None:
+        message, fix = f"this file is {other.what}: dockerd refuses to start{said}", other.fix
+    else:
+        message, fix = f"invalid JSON: {error.message}{said}; dockerd refuses to start", error.fix
+    doc.add_issue(
+        doc.finding(
+            catalog.INVALID_JSON,
+            message,
+            fix,
+            offset=error.offset,
+            context_from=error.context_from,
+        ),
+        refuses=True,
+    )
 
 
 def read_daemon_json(path: str, engine: str | EngineVersion = DEFAULT_ENGINE) -> DaemonJson:

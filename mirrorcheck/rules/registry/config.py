@@ -1,13 +1,19 @@
 """distribution's config.yml as a parsed object: values by dotted key, with their positions.
 
 The one reader of a registry config: the lint judges this object, and the lab
-asks it where the cache lives and which port the registry listens on.
+asks it where the cache lives and which port the registry listens on. Every
+way in raises one error type, YamlReadError, whose ``finding`` names the file,
+line, column and fix: the readers for anything that is not YAML whose values
+can be built (a binary file, a syntax error, ``!!int x``), and
+:func:`load_runnable_config` / :func:`read_runnable_config` also for a file
+that is empty or not a mapping (a YAML list, a scalar): nothing can run it.
 
 Usage::
 
-    from mirrorcheck.rules.registry.config import load_config, read_config
+    from mirrorcheck.rules.registry.config import load_runnable_config, read_config
 
     config = read_config("registry-mirror-config.yml")   # YamlReadError on bad input
+    config = load_runnable_config(text, "config.yml")     # ... or on a list, scalar, empty file
     config.remoteurl, config.storage_driver, config.rootdirectory, config.debug_addr
     config.listen_port                                    # 5000 unless http.addr says otherwise
     config.where("proxy.remoteurl")                       # (line, column)
@@ -19,13 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node
 
+from mirrorcheck.findings import Finding
+from mirrorcheck.rules.registry.catalog import NOT_A_MAPPING
 from mirrorcheck.rules.registry.schema import DEFAULT_ROOTDIRECTORY, STORAGE_SECTIONS_V3
 from mirrorcheck.text.yaml_source import (
     YamlDocument,
+    YamlReadError,
     entries,
     is_null,
+    kind,
     load_yaml,
     position,
     read_text,
@@ -76,7 +86,7 @@ class RegistryConfig:
     def at(self, node: Node | None) -> dict[str, Any]:
         """``path``, ``line``, ``column`` and ``excerpt`` of a node, as ``Rule.finding`` takes."""
         line, column = position(node) if node is not None else (None, None)
-        excerpt = self.doc.line_text(line).rstrip() if line else ""
+        excerpt = self.doc.line_text(line, column).rstrip() if line else ""
         return {"path": self.path, "line": line, "column": column, "excerpt": excerpt}
 
     @property
@@ -139,3 +149,45 @@ def load_config(text: str, path: str = "config.yml") -> RegistryConfig:
 def read_config(path: str | Path) -> RegistryConfig:
     """Read and parse a config file; YamlReadError for a missing file or bad YAML."""
     return load_config(read_text(path, code_prefix=CODE), path=str(path))
+
+
+def structure(config: RegistryConfig) -> list[Finding]:
+    """The finding when the file is empty or not a mapping: nothing else can be judged."""
+    root = config.doc.root
+    if is_null(root):
+        return [
+            NOT_A_MAPPING.finding(
+                f"the file is empty: {CONSEQUENCE} (no version, no storage)",
+                fix="start from the reference config (version: 0.1, storage, proxy.remoteurl)",
+                **config.at(None),
+            )
+        ]
+    if not isinstance(root, MappingNode):
+        return [
+            NOT_A_MAPPING.finding(
+                f"the top level is a {kind(root)}, not a mapping of keys: {CONSEQUENCE}",
+                fix="write the config as 'key: value' lines (version: 0.1, storage:, proxy:)",
+                **config.at(root),
+            )
+        ]
+    return []
+
+
+def load_runnable_config(text: str, path: str = "config.yml") -> RegistryConfig:
+    """A config that is a mapping of keys; YamlReadError (with its finding) for anything else.
+
+    What the lab and the checks that need the config's values call: a binary
+    file, bad YAML, a value that cannot be built, an empty file, a YAML list or
+    a scalar all raise the one error, whose finding is the one the config's
+    own check reports.
+    """
+    config = load_config(text, path)
+    problems = structure(config)
+    if problems:
+        raise YamlReadError(problems[0])
+    return config
+
+
+def read_runnable_config(path: str | Path) -> RegistryConfig:
+    """:func:`load_runnable_config` on a file; YamlReadError also when it cannot be read."""
+    return load_runnable_config(read_text(path, code_prefix=CODE), path=str(path))

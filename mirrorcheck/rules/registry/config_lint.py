@@ -19,18 +19,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from yaml.nodes import MappingNode
-
 from mirrorcheck.findings import Finding
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
 from mirrorcheck.rules.registry.catalog import (
     CONFIG_PATH,
-    NOT_A_MAPPING,
     PROXY_REMOTEURL_CASE,
     VERSION_MISSING,
     VERSION_UNSUPPORTED,
 )
-from mirrorcheck.rules.registry.config import CONSEQUENCE, RegistryConfig, load_config, read_config
+from mirrorcheck.rules.registry.config import (
+    CONSEQUENCE,
+    RegistryConfig,
+    load_config,
+    read_config,
+    structure,
+)
 from mirrorcheck.rules.registry.config_keys import check_keys
 from mirrorcheck.rules.registry.config_proxy import check_proxy
 from mirrorcheck.rules.registry.config_storage import check_debug, check_storage
@@ -91,7 +94,7 @@ def lint_config(
     Docker Hub only makes sense in a lab.
     """
     version = parse_registry_version(registry_version)
-    findings = _structure(config)
+    findings = structure(config)
     if not findings:
         row = schema_for(version)
         findings = _version_key(config) + check_keys(config, row)
@@ -122,28 +125,6 @@ def lint_config_file(path: str | Path, **options: object) -> list[Finding]:
     except YamlReadError as err:
         return [err.finding]
     return lint_config(config, **options)  # type: ignore[arg-type]
-
-
-def _structure(config: RegistryConfig) -> list[Finding]:
-    """A finding when the file is empty or not a mapping: nothing else can be judged."""
-    root = config.doc.root
-    if is_null(root):
-        return [
-            NOT_A_MAPPING.finding(
-                f"the file is empty: {CONSEQUENCE} (no version, no storage)",
-                fix="start from the reference config (version: 0.1, storage, proxy.remoteurl)",
-                **config.at(None),
-            )
-        ]
-    if not isinstance(root, MappingNode):
-        return [
-            NOT_A_MAPPING.finding(
-                f"the top level is a {kind(root)}, not a mapping of keys: {CONSEQUENCE}",
-                fix="write the config as 'key: value' lines (version: 0.1, storage:, proxy:)",
-                **config.at(root),
-            )
-        ]
-    return []
 
 
 def _version_key(config: RegistryConfig) -> list[Finding]:

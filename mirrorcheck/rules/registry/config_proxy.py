@@ -95,8 +95,19 @@ def _check_remoteurl(config: RegistryConfig, remote: Entry, expected_url: str) -
     if not isinstance(remote.value, ScalarNode):
         return []  # wrong-type already said it
     at = config.at(remote.value)
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").rstrip(".")
+    try:
+        parts = urlsplit(url.strip())
+        host, port = (parts.hostname or "").rstrip("."), parts.port
+    except ValueError as error:  # an unclosed '[', a port that is not a number
+        return [
+            REMOTEURL_NOT_HTTPS.finding(
+                f"{KEY} {url!r} is not a valid URL ({error}): the registry fails at start "
+                "(url.Parse in the proxy's set-up)",
+                fix=f"write the full URL: {expected_url}",
+                key=KEY,
+                **at,
+            )
+        ]
     if not parts.scheme or not host:
         return [
             REMOTEURL_NOT_HTTPS.finding(
@@ -141,7 +152,7 @@ def _check_remoteurl(config: RegistryConfig, remote: Entry, expected_url: str) -
         )
     if expected.hostname == DOCKER_HUB_HOST:
         findings += _check_docker_hub(config, host, url, remote.value)
-    elif host != expected.hostname or (parts.port or None) != (expected.port or None):
+    elif host != expected.hostname or (port or None) != (expected.port or None):
         findings.append(
             REMOTEURL_UNEXPECTED.finding(
                 f"{KEY} is {url!r}, expected {expected_url}",

@@ -19,9 +19,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 import yaml
-from yaml.nodes import MappingNode
 
-from mirrorcheck.rules.registry.config import DEFAULT_PORT, RegistryConfig, load_config
+from mirrorcheck.rules.registry.config import DEFAULT_PORT, RegistryConfig, load_runnable_config
 from mirrorcheck.rules.registry.schema import DEFAULT_ROOTDIRECTORY
 from mirrorcheck.text.yaml_source import YamlReadError
 
@@ -49,34 +48,25 @@ def upstream_config() -> str:
 
 
 def parse_config(text: str, source: str) -> RegistryConfig:
-    """The config as the lint reads it; RegistryConfigError naming the place for bad YAML."""
-    try:
-        return load_config(text, source)
-    except YamlReadError as error:
-        finding = error.finding
-        raise RegistryConfigError(
-            f"{finding.location}: not valid YAML ({finding.message}). Fix: {finding.fix} "
-            f"(run `mirrorcheck lint registry-config {source}`)"
-        ) from None
+    """The config the mirror runs, as the lint reads it.
 
-
-def read_mirror_config(text: str, source: str) -> RegistryConfig:
-    """The config the mirror runs; RegistryConfigError when the lab cannot run it at all.
-
-    Only what stops the lab (not YAML, not a mapping) is an error here; the
-    lint judges the rest.
+    Only what stops the lab (not YAML, not a mapping) is an error here, a
+    RegistryConfigError with the lint's finding; the lint judges the rest.
     """
-    config = parse_config(text, source)
-    if not isinstance(config.doc.root, MappingNode):
-        raise RegistryConfigError(f"{source}: a registry config must be a YAML mapping")
-    return config
+    try:
+        return load_runnable_config(text, source)
+    except YamlReadError as error:
+        raise RegistryConfigError(
+            f"{error.finding.render()}\n(the lab cannot run this registry config; "
+            f"`mirrorcheck lint registry-config {source}` says the same)"
+        ) from None
 
 
 def mirror_config(
     text: str, upstream_url: str, source: str = "registry config"
 ) -> tuple[str, list[str]]:
     """The user's config with remoteurl and the debug server set; and the changes made."""
-    config = read_mirror_config(text, source)
+    config = parse_config(text, source)
     # A mapping node builds a dict: the YAML document as yaml.safe_load gives it.
     document = cast(dict[str, Any], config.doc.value(config.doc.root))
     changes: list[str] = []
