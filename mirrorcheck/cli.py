@@ -9,13 +9,20 @@ Usage::
     mirrorcheck lint registry-config FILE [--stack FILE] [--registry-version 2.8.2]
 
 Exit codes: 0 fine, 1 findings or failure, 2 usage error.
+
+What the linters print has its secrets taken out (``mirrorcheck.text.redact``:
+URL passwords, credential-like keys' values, and those values wherever they
+appear) and its control characters escaped, so the bytes of a binary file
+never reach the terminal raw.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mirrorcheck.findings import errors, render_all
 from mirrorcheck.rules.daemon_json import assess as daemon_json
@@ -29,6 +36,9 @@ from mirrorcheck.targets.lab.images.supply import (
     engine_or_explain,
 )
 from mirrorcheck.targets.lab.sweeper import leftovers, sweep_all, sweep_stale
+from mirrorcheck.text.redact import Redactor, printable, secrets_in_file, secrets_in_text
+
+MIRROR_SCHEMES = ("http", "https")
 
 
 def _images(args: argparse.Namespace) -> int:
@@ -126,10 +136,54 @@ def lint_registry_config(argv: Sequence[str]) -> int:
     return 1 if errors(findings) else 0
 
 
+def _mirror_url_problem(argv: Sequence[str]) -> str | None:
+    """``lint daemon-json --mirror-url`` with a scheme dockerd refuses for a mirror, or None."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--mirror-url")
+    known, _ = parser.parse_known_args(argv)
+    url = known.mirror_url
+    if url is None or "://" not in url:
+        return None
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in MIRROR_SCHEMES:
+        return None
+    return (
+        f"--mirror-url {url!r}: a registry mirror is an http:// or https:// URL (dockerd refuses "
+        f"{scheme}://). Fix: --mirror-url https://mirror.example.com"
+    )
+
+
+def _redactor(argv: Sequence[str]) -> Redactor:
+    """Knows the secrets of the arguments and of every file they name."""
+    found: set[str] = set()
+    for arg in argv:
+        found.update(secrets_in_text(arg))
+        found.update(secrets_in_file(arg.partition("=")[2] if arg.startswith("--") else arg))
+    return Redactor(found)
+
+
+def _printed_safely(run: Callable[[], int], redactor: Redactor) -> int:
+    """Run ``run`` with its output captured, then print it redacted and escaped."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run()
+    except SystemExit as exit_:  # argparse's usage errors and --help
+        code = exit_.code if isinstance(exit_.code, int) else 2
+    sys.stdout.write(printable(redactor.text(out.getvalue())))
+    sys.stderr.write(printable(redactor.text(err.getvalue())))
+    return code
+
+
 def _lint(args: argparse.Namespace, rest: list[str]) -> int:
+    redactor = _redactor(rest)
     if args.what == "daemon-json":
-        return daemon_json.main(rest)
-    return lint_registry_config(rest)
+        problem = _mirror_url_problem(rest)
+        if problem:
+            print(f"mirrorcheck lint daemon-json: {redactor.text(problem)}", file=sys.stderr)
+            return 2
+        return _printed_safely(lambda: daemon_json.main(rest), redactor)
+    return _printed_safely(lambda: lint_registry_config(rest), redactor)
 
 
 def build_parser() -> argparse.ArgumentParser:

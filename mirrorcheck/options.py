@@ -37,6 +37,8 @@ LAB_FAULTS = {
     "proxy-plaintext": "the proxy also serves the registry over plain HTTP",
     "node-without-ca": "the last node lacks the CA in /etc/docker/certs.d",
     "mirror-storage-ephemeral": "the mirror's storage is not on a volume (lost on restart)",
+    "node-hosts-toml": "a containerd hosts.toml with hosts of its own: the daemon.json mirrors "
+    "are ignored",
 }
 
 
@@ -108,6 +110,11 @@ OPTIONS: tuple[Option, ...] = (
         "mirror-debug-url", "the live registry's debug server, for its counters (http://host:5001)"
     ),
     Option("mirror-storage", "the live mirror's storage folder, e.g. ssh://host/var/data/registry"),
+    Option(
+        "mirror-access-log",
+        "the live mirror's access log, proving each pull request by request: "
+        "docker://CONTAINER, an absolute path, or ssh://user@host/path",
+    ),
     Option(
         "registry-version", "the live registry's version (e.g. 2.8.3), for its known limitations"
     ),

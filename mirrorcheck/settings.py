@@ -17,6 +17,7 @@ Usage (outside pytest)::
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,18 @@ from mirrorcheck.options import (
 )
 from mirrorcheck.rules.daemon_json.mirrors import first_mirror_host as first_mirror_host_of
 from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
+from mirrorcheck.text.endpoints import (
+    NODE_KINDS,
+    check_host_name,
+    check_node_url,
+    parse_host_port,
+    parse_mirror_url,
+)
+from mirrorcheck.text.redact import secrets_in_file, secrets_in_text
 from mirrorcheck.versions import engine_problems
+
+# Lower bounds of the number options: what a smaller value would mean is no setting at all.
+MINIMUMS = {"min-cert-days": 0, "max-pulls": 0, "max-fetches-per-blob": 1}
 
 
 def first_mirror_host(daemon_json: bytes) -> str | None:
@@ -43,12 +55,32 @@ def first_mirror_host(daemon_json: bytes) -> str | None:
     return first_mirror_host_of(parse_daemon_json(daemon_json))
 
 
+def _is_blank(value: object) -> bool:
+    if isinstance(value, list | tuple):
+        return any(isinstance(v, str) and not v.strip() for v in value)
+    return isinstance(value, str) and not value.strip()
+
+
+def report_dir_problem(path: Path) -> str | None:
+    """Why reports cannot be written into ``path``, or None; the folder is created if missing."""
+    if path.exists() and not path.is_dir():
+        return "is a file, not a folder"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        return f"cannot be written ({error.strerror or error})"
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of one run. Paths are absolute; values are converted."""
 
     values: dict[str, object] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()  # options given on the command line or by env
+    empty: frozenset[str] = frozenset()  # options given an empty value on the command line
     rootdir: Path = field(default_factory=Path.cwd)  # pytest's rootdir, else the current dir
 
     @classmethod
@@ -59,6 +91,8 @@ class Settings:
 
         ``rootdir`` (pytest's rootdir; default: the current directory) holds the
         default ``reports/``. Raises ``SettingsError`` for a value of the wrong kind.
+        An empty environment variable counts as unset; an empty value on the
+        command line (``--mirror-url ""``) is kept in ``empty`` for ``problems()``.
         """
         given = given or {}
         explicit = frozenset(
@@ -66,8 +100,9 @@ class Settings:
             for o in OPTIONS
             if given.get(o.name) not in (None, "", [], False) or os.environ.get(o.env)
         )
+        empty = frozenset(name for name, value in given.items() if _is_blank(value))
         values = {o.name: resolve_value(o, given.get(o.name)) for o in OPTIONS}
-        return cls(values, explicit, (rootdir or Path.cwd()).resolve())
+        return cls(values, explicit, empty=empty, rootdir=(rootdir or Path.cwd()).resolve())
 
     def problems(self) -> list[str]:
         """What makes this run impossible before anything starts, each with its fix."""
@@ -91,7 +126,93 @@ class Settings:
             )
         if not self.live and self.node_count < 1:
             found.append("--nodes must be at least 1")
-        found.extend(engine_problems(self.engines, self.image_store))
+        found.extend(
+            engine_problems(self.engines, self.image_store, None if self.live else self.node_count)
+        )
+        found.extend(self._value_problems())
+        found.extend(self._live_problems() if self.live else self._lab_problems())
+        return found
+
+    def _value_problems(self) -> list[str]:
+        found = [
+            f"--{name} was given an empty value. Fix: give it a value, or leave --{name} out "
+            f"(and {OPTIONS_BY_NAME[name].env} unset) for its default"
+            for name in sorted(self.empty)
+        ]
+        for name, least in MINIMUMS.items():
+            value = self.values[name]
+            if isinstance(value, int) and value < least:
+                found.append(
+                    f"--{name} {value}: must be {least} or more. Fix: give a number from {least} "
+                    f"on ({OPTIONS_BY_NAME[name].help})"
+                )
+        problem = report_dir_problem(self.report_dir) if "report-dir" in self.explicit else None
+        if problem:
+            found.append(
+                f"--report-dir {self.report_dir}: {problem}. Fix: point --report-dir (or "
+                f"{OPTIONS_BY_NAME['report-dir'].env}) at a folder this user may write, or at "
+                "a path where one can be created"
+            )
+        return found
+
+    def _lab_problems(self) -> list[str]:
+        fqdn = self.values["mirror-fqdn"]
+        try:
+            if fqdn:
+                check_host_name(str(fqdn))
+        except ValueError as error:
+            return [
+                f"--mirror-fqdn: {error}. Fix: give the mirror's DNS name, e.g. --mirror-fqdn "
+                "mirror.example.com (or leave it out to take the host of daemon.json's mirror)"
+            ]
+        return []
+
+    def _live_problems(self) -> list[str]:
+        found = []
+        url_port = 443
+        try:
+            _, _, url_port = parse_mirror_url(self.mirror_url or "")
+        except ValueError as error:
+            found.append(
+                f"--mirror-url: {error}. Fix: --mirror-url https://mirror.example.com[:port], "
+                "as in the nodes' registry-mirrors"
+            )
+        if self.mirror_address:
+            try:
+                parse_host_port(self.mirror_address, url_port)
+            except ValueError as error:
+                found.append(
+                    f"--mirror-address: {error}. Fix: HOST:PORT where the mirror listens, e.g. "
+                    "--mirror-address 10.0.0.5:443"
+                )
+        if self.ca_file and not os.path.isfile(self.ca_file):
+            found.append(
+                f"--ca-file {self.ca_file}: no such file. Fix: give the PEM file of the CA that "
+                "issued the mirror's certificate (or leave it out to use the system store)"
+            )
+        for node in self.live_nodes:
+            try:
+                check_node_url(node)
+            except ValueError as error:
+                found.append(f"--node: {error}. Fix: --node {NODE_KINDS}")
+        return found
+
+    def known_secrets(self) -> set[str]:
+        """The secrets the inputs hold, for ``Redactor``: passwords in option URLs, and the
+        values of credential-like keys and URL passwords in the files under test."""
+        found: set[str] = set()
+        for option in OPTIONS:
+            value = self.values[option.name]
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str):
+                    found.update(secrets_in_text(text))
+        for path in (
+            self.registry_config_path,
+            self.daemon_json_path,
+            self.daemon_json_baseline_path,
+            self.stack_file_path,
+        ):
+            found.update(secrets_in_file(path))
         return found
 
     def file_to_check(self, name: str) -> bool:
@@ -205,6 +326,11 @@ class Settings:
     @property
     def mirror_storage(self) -> str | None:
         return self._text("mirror-storage")
+
+    @property
+    def mirror_access_log(self) -> str | None:
+        """--mirror-access-log: where the live mirror's access log is read; None: not given."""
+        return self._text("mirror-access-log")
 
     @property
     def registry_version(self) -> str | None:

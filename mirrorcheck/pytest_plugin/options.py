@@ -7,18 +7,27 @@ module stashes (``settings_of(config)``, ``run_id_of(config)``).
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import signal
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from mirrorcheck.options import OPTIONS
-from mirrorcheck.settings import Settings
+from mirrorcheck.options import OPTIONS, OPTIONS_BY_NAME, REPORT_DIR_NAME
+from mirrorcheck.report.summary import usage_error_summary
+from mirrorcheck.settings import Settings, report_dir_problem
 from mirrorcheck.targets.lab.images.supply import ImageSupplyError, engine_or_explain
 from mirrorcheck.targets.lab.labels import new_run_id
 from mirrorcheck.targets.lab.sweeper import sweep_run
+from mirrorcheck.text.redact import Redactor, secrets_in_text
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+REDACTOR_KEY = pytest.StashKey[Redactor]()
+# The reports a run of the suites writes by default; a usage error leaves none of an older run.
+DEFAULT_REPORT_FILES = ("junit.xml", "report.html")
 LAB_USED_KEY = pytest.StashKey[bool]()
 RUN_ID_KEY = pytest.StashKey[str]()
 HERMETIC_ONLY = (
@@ -67,20 +76,74 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(f"--{option.name}", dest=option.dest, default=None, help=help_text)
 
 
+def redactor_of(config: pytest.Config) -> Redactor:
+    """The run's ``Redactor``: knows the secrets of the options and of the files under test."""
+    if REDACTOR_KEY not in config.stash:
+        settings = config.stash.get(SETTINGS_KEY, None)
+        config.stash[REDACTOR_KEY] = Redactor(settings.known_secrets() if settings else ())
+    return config.stash[REDACTOR_KEY]
+
+
 def configure_settings(config: pytest.Config) -> Settings:
-    """The run's ``Settings`` from its options, built once; a usage error names each fix."""
+    """The run's ``Settings`` from its options, built once; a usage error names each fix.
+
+    After a usage error no report of an older run is left in the report dir to
+    pass for this one: its summary.json says "usage_error" with the problems,
+    its junit.xml and report.html are removed (see ``replace_stale_reports``).
+    """
     if SETTINGS_KEY in config.stash:
         return config.stash[SETTINGS_KEY]
     given = {option.name: config.getoption(option.dest) for option in OPTIONS}
     try:
         settings = Settings.from_mapping(given, rootdir=config.rootpath)
     except (ValueError, TypeError) as error:
-        raise pytest.UsageError(f"mirrorcheck: {error}") from None
+        _usage_error(config, given, Redactor(_given_secrets(given)), [str(error)])
     problems = settings.problems()
     if problems:
-        raise pytest.UsageError("mirrorcheck: " + "\nmirrorcheck: ".join(problems))
+        _usage_error(config, given, Redactor(settings.known_secrets()), problems)
     config.stash[SETTINGS_KEY] = settings
     return settings
+
+
+def _given_secrets(given: dict[str, object]) -> set[str]:
+    found: set[str] = set()
+    for value in given.values():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                found.update(secrets_in_text(text))
+    return found
+
+
+def _usage_error(
+    config: pytest.Config, given: dict[str, object], redactor: Redactor, problems: list[str]
+) -> NoReturn:
+    problems = [redactor.text(p) for p in problems]
+    option = OPTIONS_BY_NAME["report-dir"]
+    explicit = given.get(option.name) or os.environ.get(option.env)
+    report_dir = Path(str(explicit)).resolve() if explicit else config.rootpath / REPORT_DIR_NAME
+    if not getattr(config, "workerinput", None):
+        replace_stale_reports(report_dir, problems, written_anyway=bool(explicit))
+    raise pytest.UsageError("mirrorcheck: " + "\nmirrorcheck: ".join(problems))
+
+
+def replace_stale_reports(report_dir: Path, problems: list[str], written_anyway: bool) -> None:
+    """A usage error's summary.json in ``report_dir``, without an older run's junit and html.
+
+    Written when the run would have written reports (``written_anyway``: an
+    explicit --report-dir) or when the folder holds an older summary.json,
+    which would otherwise pass for this run's. Nothing when the folder is unusable.
+    """
+    summary = report_dir / "summary.json"
+    if not (written_anyway or summary.is_file()) or report_dir_problem(report_dir):
+        return
+    for name in DEFAULT_REPORT_FILES:
+        (report_dir / name).unlink(missing_ok=True)
+    document = usage_error_summary(
+        problems,
+        generated_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        summary_path=str(summary),
+    )
+    summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -128,7 +191,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             names = settings.live_nodes
         else:
             names = [f"node-{i}" for i in range(1, settings.node_count + 1)]
-        metafunc.parametrize("node_name", names, scope="session")
+        # A node URL's secrets stay out of the test ids (every report names them).
+        redactor = redactor_of(metafunc.config)
+        ids = [redactor.text(name) for name in names]
+        metafunc.parametrize("node_name", names, ids=ids, scope="session")
 
 
 @pytest.hookimpl(trylast=True)

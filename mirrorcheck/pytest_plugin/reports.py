@@ -16,12 +16,20 @@ Figures travel in ``report.user_properties``, so they reach the controller
 under xdist too; what the target says about itself (``record_target``) travels
 in xdist's ``workeroutput``.
 
+No secret leaves through a report: every test and collection report is
+redacted (``mirrorcheck.report.redaction``) before any other plugin sees it,
+and so are the target's account and the summary document.
+
+A gate that checked nothing does not pass: a run that would exit 0 although
+no check passed (every one skipped) exits 5, and its reports say so.
+
 API for fixtures::
 
     from mirrorcheck.pytest_plugin.reports import record_target
 
     record_target(request.config, lab.describe())   # mode, mirror_url, registry_version, nodes
     record_target(request.config, {"nodes": [{"name": "node-1", "engine_version": "20.10.24"}]})
+    record_target(request.config, live.describe)     # asked now, and again when the run ends
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import datetime
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,12 +46,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from mirrorcheck.options import OPTIONS_BY_NAME
-from mirrorcheck.pytest_plugin.options import configure_settings
+from mirrorcheck.pytest_plugin.options import configure_settings, redactor_of
 from mirrorcheck.report import html, terminal
+from mirrorcheck.report.redaction import redact_report
 from mirrorcheck.report.summary import RunRecord, build_summary, jsonable, target_name
 from mirrorcheck.settings import Settings
 
 RUN_KEY = pytest.StashKey[RunRecord]()
+LATER_KEY = pytest.StashKey[list]()
 WORKER_OUTPUT_KEY = "mirrorcheck_targets"
 SUMMARY_FILE = "summary.json"
 XUNIT2_PROPERTY_WARNING = "record_property is incompatible with junit_family 'xunit2'"
@@ -55,20 +65,43 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def record_target(config: pytest.Config, info: Mapping[str, object]) -> None:
+def record_target(
+    config: pytest.Config, info: Mapping[str, object] | Callable[[], Mapping[str, object]]
+) -> None:
     """Tell the reports about the target: ``Lab.describe()``, or any part of it.
 
     Keys replace earlier ones, except ``nodes`` (names, or dicts with ``name``
     and per-node fields such as ``engine_version``, ``effective_mirrors``,
     ``startup_error``), which merge by name. Call it from a fixture, any process.
+    Given a callable (``live.describe``), it is asked now and again when the
+    session ends, so what the run did since (the pulls made) is in the reports.
     """
-    info = jsonable(dict(info))
+    if callable(info):
+        config.stash.setdefault(LATER_KEY, []).append(info)
+        info = info()
+    _tell(config, info)
+
+
+def _tell(config: pytest.Config, info: Mapping[str, object]) -> None:
+    """Hand the target's account, redacted, to this process's run and to xdist's controller."""
+    info = jsonable(redactor_of(config).value(dict(info)))
     if _is_worker(config):
         output = getattr(config, "workeroutput", None)
         if output is not None:
             output.setdefault(WORKER_OUTPUT_KEY, []).append(info)
     if RUN_KEY in config.stash:
         config.stash[RUN_KEY].add_target(info)
+
+
+def _record_targets_again(config: pytest.Config) -> None:
+    """Ask the callables given to ``record_target`` once more, at the session's end."""
+    for describe in config.stash.get(LATER_KEY, []):
+        try:
+            info = describe()
+        except Exception:  # a target gone by the end keeps the account it gave first
+            continue
+        _tell(config, info)
+    config.stash[LATER_KEY] = []
 
 
 # -- configuration: defaults for junitxml and pytest-html ---------------------
@@ -111,7 +144,8 @@ def write_reports(config: pytest.Config) -> None:
     if RUN_KEY in config.stash:
         return
     settings = configure_settings(config)
-    run = RunRecord(target=initial_target(settings))
+    target = redactor_of(config).value(initial_target(settings))
+    run = RunRecord(target=target if isinstance(target, dict) else {})
     config.stash[RUN_KEY] = run
     # Figures are testcase properties, which the strict xunit2 schema lacks; pytest still
     # writes them and CI junit readers show them, so its per-test warning is noise here.
@@ -129,11 +163,41 @@ def write_reports(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Before junitxml and pytest-html read their options: an explicit --report-dir writes."""
+    """Before junitxml and pytest-html read their options: an explicit --report-dir writes.
+
+    Every run gets its reports redacted, whether or not it writes the report files.
+    """
+    configure_settings(config)
+    config.pluginmanager.register(Redaction(config), "mirrorcheck-redaction")
     if config.getoption(OPTIONS_BY_NAME["report-dir"].dest) or os.environ.get(
         OPTIONS_BY_NAME["report-dir"].env
     ):
         write_reports(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session):
+    """A worker asks the targets again before xdist sends its output to the controller."""
+    if _is_worker(session.config):
+        _record_targets_again(session.config)
+    return (yield)
+
+
+class Redaction:
+    """Takes the secrets out of every report before the terminal, junit and pytest-html see it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport):
+        redact_report(report, redactor_of(self.config))
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collectreport(self, report: pytest.CollectReport):
+        redact_report(report, redactor_of(self.config))
+        return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -241,14 +305,22 @@ class ReportWriter:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write summary.json and give junit its suite properties, before junit and html write."""
-        self.summary = build_summary(
+        """Write summary.json and give junit its suite properties, before junit and html write.
+
+        A run about to exit 0 with no check passed (all skipped) checked nothing: exit 5.
+        """
+        _record_targets_again(self.config)
+        exit_code = int(exitstatus)
+        if exit_code == pytest.ExitCode.OK and not self.run.checked_something():
+            exit_code = session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+        document = build_summary(
             self.run,
-            exit_code=int(exitstatus),
+            exit_code=exit_code,
             generated_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             tools=_tools(),
             reports=self._report_paths(),
         )
+        self.summary = redactor_of(self.config).value(document)  # type: ignore[assignment]
         self.report_dir.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.summary, indent=2) + "\n"
         (self.report_dir / SUMMARY_FILE).write_text(text, encoding="utf-8")
@@ -260,7 +332,7 @@ class ReportWriter:
             return
         target = document["target"]
         xml.add_global_property("target", target["name"])
-        for name in ("mode", "mirror_url", "fqdn", "registry_version"):
+        for name in ("mode", "mirror_url", "fqdn", "registry_version", "ssh_host_keys"):
             if target.get(name):
                 xml.add_global_property(name, target[name])
         for node, version in document["versions"]["engine"].items():

@@ -43,6 +43,7 @@ WELL_KNOWN_FIGURES: tuple[WellKnownFigure, ...] = (
         "daemon_json_verdict", "node", "str: what the daemon.json checks found on this node"
     ),
     WellKnownFigure("engine_version", "node", "str: the node's Docker Engine version"),
+    WellKnownFigure("image_store", "node", "str: the node's image store, containerd or classic"),
     WellKnownFigure("startup_error", "node", "str: why the node's dockerd did not start"),
     WellKnownFigure("cold_pull_seconds", "node", "seconds of the first (cold) pull on a node"),
     WellKnownFigure("warm_pull_seconds", "node", "seconds of a pull the mirror had cached"),
@@ -93,6 +94,7 @@ NODE_FIELD_ACCEPTS = {
     "effective_mirrors": lambda v: isinstance(v, list) and all(isinstance(m, str) for m in v),
     "daemon_json_verdict": lambda v: isinstance(v, str),
     "engine_version": lambda v: isinstance(v, str),
+    "image_store": lambda v: isinstance(v, str),
     "startup_error": lambda v: isinstance(v, str),
     "cold_pull_seconds": _is_number,
     "warm_pull_seconds": _is_number,
@@ -128,6 +130,9 @@ def _merge_field(row: dict, name: str, value: object) -> None:
         row[name] = max(current, value)
     else:
         row[name] = value
+
+
+NOT_REACHED = "not checked: the node could not be used (startup_error says why)"
 
 
 def _empty_row(name: str) -> dict:
@@ -171,7 +176,11 @@ def node_rows(target: Mapping[str, object], checks: Iterable[CheckRecord]) -> li
         if each["mirror_configured"] is None and mirror and isinstance(mirrors, list):
             each["mirror_configured"] = mirror in [str(m).rstrip("/") for m in mirrors]
         if each["daemon_json_verdict"] is None and each["startup_error"]:
-            each["daemon_json_verdict"] = "refused by dockerd"
+            each["daemon_json_verdict"] = (
+                # A live node may be down, unreachable or without Docker: nothing says dockerd
+                # read the file. A lab node's startup_error is its dockerd's refusal to start.
+                NOT_REACHED if target.get("mode") == "live" else "refused by dockerd"
+            )
     return list(rows.values())
 
 

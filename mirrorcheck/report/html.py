@@ -26,7 +26,7 @@ VERDICT_TEXT = {
     "interrupted": "INTERRUPTED",
     "internal_error": "INTERNAL ERROR",
     "usage_error": "USAGE ERROR",
-    "no_tests": "NOTHING RAN",
+    "no_tests": "NOTHING CHECKED",
 }
 FIRST_PULL_COLOUR = "#c0392b"
 LATER_PULL_COLOUR = "#27ae60"
@@ -210,7 +210,12 @@ def node_table(document: Mapping) -> str:
             "<br>".join(_text(m) for m in mirrors)
             if mirrors
             else (_unknown("none") if mirrors == [] else _unknown()),
-            _text(node["engine_version"]) if node["engine_version"] else _unknown(),
+            (_text(node["engine_version"]) if node["engine_version"] else _unknown())
+            + (
+                f"<br><small>{_text(node['image_store'])} store</small>"
+                if node["image_store"]
+                else ""
+            ),
             _seconds(node["cold_pull_seconds"]),
             _seconds(node["warm_pull_seconds"]),
             (_text(checks) if checks else _unknown("none")) + failing,

@@ -113,6 +113,10 @@ class RunRecord:
             check.figures[str(name)] = jsonable(value)
         return check
 
+    def checked_something(self) -> bool:
+        """Whether any check ran to a verdict on evidence (passed, or failed as expected)."""
+        return any(c.verdict in ("passed", "xfailed", "xpassed") for c in self.checks.values())
+
     def add_target(self, info: Mapping[str, object]) -> None:
         """Merge what the target says about itself; nodes merge by name, other keys replace."""
         info = jsonable(dict(info))

@@ -51,6 +51,7 @@ __all__ = [
     "load_schema",
     "phase_verdict",
     "target_name",
+    "usage_error_summary",
 ]
 
 FORMAT = "mirrorcheck-summary"
@@ -118,3 +119,15 @@ def build_summary(
         ],
         "reports": dict(reports or {}),
     }
+
+
+def usage_error_summary(problems: list[str], *, generated_at: str, summary_path: str) -> dict:
+    """The summary of a run stopped by a usage error: nothing checked, the ``problems`` named."""
+    document = build_summary(
+        RunRecord(target={"mode": "not started"}),
+        exit_code=4,
+        generated_at=generated_at,
+        reports={"summary": summary_path},
+    )
+    document["problems"] = list(problems)
+    return document

@@ -47,6 +47,17 @@ def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
             colour,
         )
     ]
+    if verdict == "no_tests":
+        lines.append(
+            (
+                "  nothing was checked: no check passed (a skipped check proves nothing), so the "
+                "gate does not pass. Fix: see each skip's reason (pytest -rs) and give what it "
+                "names, or select checks that apply",
+                colour,
+            )
+        )
+    for problem in document.get("problems") or []:
+        lines.append((f"  {problem}", colour))
     failed = document["failed_checks"]
     for check in failed[:MAX_LISTED_FAILURES]:
         lines.append((f"  failed: {check}", "red"))

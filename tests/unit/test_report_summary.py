@@ -21,6 +21,7 @@ from mirrorcheck.report.summary import (
     load_schema,
     phase_verdict,
     target_name,
+    usage_error_summary,
 )
 
 MIRROR = "https://mirror.test"
@@ -243,6 +244,26 @@ def test_a_node_whose_dockerd_did_not_start_has_its_daemon_json_refused():
     assert row["daemon_json_verdict"] == "refused by dockerd"
 
 
+def test_a_live_node_never_reached_is_not_said_to_be_refused_by_dockerd():
+    error = "ssh://admin@node1: no answer from node1:22 within 5 s (host down or port filtered)"
+    target = {"mode": "live", "nodes": [{"name": "ssh://admin@node1", "startup_error": error}]}
+    row = node_rows(target, [])[0]
+    assert row["daemon_json_verdict"] == (
+        "not checked: the node could not be used (startup_error says why)"
+    )
+
+
+def test_only_a_check_that_passed_or_met_a_known_limitation_counts_as_checked():
+    run = RunRecord()
+    run.add_phase("s.py::test_a", "setup", "skipped")
+    assert not run.checked_something()
+    run.add_phase("s.py::test_b", "call", "skipped", xfail=True)
+    assert run.checked_something()
+    run = RunRecord()
+    passed(run, "s.py::test_c")
+    assert run.checked_something()
+
+
 def test_target_nodes_merge_by_name_across_calls():
     run = RunRecord()
     run.add_target({"nodes": ["node-1", "node-2"]})
@@ -445,6 +466,19 @@ def test_terminal_block_without_a_comparison_gives_the_upstream_count_only():
 
 def test_terminal_block_says_what_was_not_measured():
     lines = [line for line, _ in terminal.summary_block(summary_of(RunRecord(), exit_code=5))]
-    assert lines[0].startswith("mirrorcheck NOTHING RAN")
+    assert lines[0].startswith("mirrorcheck NOTHING CHECKED")
+    assert lines[1].startswith("  nothing was checked: no check passed")
     assert "  single fetch: not measured in this run" in lines
     assert "  Docker Hub billable requests: not measured in this run" in lines
+
+
+def test_a_usage_errors_summary_validates_and_the_terminal_names_each_problem():
+    document = usage_error_summary(
+        ["--max-pulls -1: must be 0 or more. Fix: x"],
+        generated_at="2026-01-01T00:00:00Z",
+        summary_path="/r/summary.json",
+    )
+    validate(document)
+    assert (document["verdict"], document["exit_code"]) == ("usage_error", 4)
+    lines = [line for line, _ in terminal.summary_block(document)]
+    assert "  --max-pulls -1: must be 0 or more. Fix: x" in lines
