@@ -48,8 +48,12 @@ class MirrorStorage:
         self.runner = runner
 
     @classmethod
-    def from_url(cls, url: str) -> MirrorStorage:
-        """A local path, ``ssh://user@host[:port]/path`` or ``docker://container/path``."""
+    def from_url(cls, url: str, skip_host_key_check: bool = False) -> MirrorStorage:
+        """A local path, ``ssh://user@host[:port]/path`` or ``docker://container/path``.
+
+        An ssh host's key is verified as for ssh nodes, unless ``skip_host_key_check``
+        (``--insecure-skip-host-key-check``).
+        """
         if "://" not in url:
             if not os.path.isabs(url):
                 raise StorageError(f"--mirror-storage {url!r}: give an absolute path")
@@ -62,7 +66,9 @@ class MirrorStorage:
             )
         if parts.scheme == "ssh":
             try:
-                runner: Node = SshNode(f"ssh://{parts.netloc}")
+                runner: Node = SshNode(
+                    f"ssh://{parts.netloc}", skip_host_key_check=skip_host_key_check
+                )
             except ValueError as error:
                 raise StorageError(f"--mirror-storage {url!r}: {error}") from None
             return cls(url, parts.path, runner)

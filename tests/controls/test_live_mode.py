@@ -17,11 +17,18 @@ the size the post-deploy check is meant to finish in seconds for.
   and the nodes' pulls (the daemon falls back, logging x509);
 - an unreachable mirror address, an ssh port nobody listens on, a missing
   container and a container without Docker each fail with their own cause,
-  while the reachable node is still checked.
+  while the reachable node is still checked;
+- an ssh node whose host key is not the one known_hosts holds fails its checks,
+  naming the key's fingerprint; with ``--insecure-skip-host-key-check`` the same
+  run passes and its reports say the keys were not verified.
+
+The child runs get a HOME of their own (known_hosts holding the ssh node's real
+key, no ssh agent): the developer's ``~/.ssh`` is never read or written.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from collections.abc import Iterator
@@ -29,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import paramiko
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -64,6 +72,9 @@ LAB_ONLY = "test_node_pulls_a_test_image_by_tag_through_the_mirror"
 # Checks that must have run (not skipped) in a healthy live run.
 MUST_RUN_LIVE = (BYPASS, CACHE, CATALOG, STORAGE, LISTS_MIRROR, CHAIN, NAME, API)
 WITHOUT_MIRROR = b'{\n    "log-driver": "journald"\n}\n'
+HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
+KEYS_VERIFIED = "verified"
+KEYS_NOT_VERIFIED = "NOT verified (--insecure-skip-host-key-check)"
 
 
 def _reference_settings(tmp_path: Path) -> tuple[Settings, Path]:
@@ -100,6 +111,20 @@ def _throwaway_key(directory: Path) -> tuple[Path, bytes]:
     return private, public + b" mirrorcheck-live-control"
 
 
+def _host_key(public_line: bytes) -> paramiko.PKey:
+    """The key of an OpenSSH public key line (``ssh-ed25519 AAAA... comment``)."""
+    kind, blob = public_line.split()[:2]
+    return paramiko.PKey.from_type_string(kind.decode(), base64.b64decode(blob))
+
+
+def _ssh_home(directory: Path, host: str, key: paramiko.PKey) -> Path:
+    """A HOME for a child run whose ~/.ssh/known_hosts holds ``key`` for ``host`` (port 22)."""
+    ssh = directory / ".ssh"
+    ssh.mkdir(parents=True, mode=0o700)
+    (ssh / "known_hosts").write_text(f"{host} {key.get_name()} {key.get_base64()}\n")
+    return directory
+
+
 @contextmanager
 def started_lab(
     engine, settings: Settings, certificate: Variant = Variant.HEALTHY
@@ -128,6 +153,9 @@ class LiveTarget:
     no_mirror_node: str
     identity: Path
     daemon_json: Path
+    home: Path  # known_hosts holds the ssh node's real host key
+    ssh_address: str = ""
+    ssh_host_key: paramiko.PKey | None = None
 
     def args(self, *nodes: str, ca_file: str | None = None, address: str | None = None) -> list:
         given = [
@@ -145,6 +173,8 @@ class LiveTarget:
             PROBE_IMAGE,
             "--mirror-storage",
             f"docker://{self.lab.mirror.name}/var/lib/registry",
+            "--mirror-access-log",
+            f"docker://{self.lab.mirror.name}",
             "--daemon-json",
             str(self.daemon_json),
         ]
@@ -152,10 +182,13 @@ class LiveTarget:
             given += ["--node", node]
         return given
 
-    def run(self, tmp_path: Path, *args: str) -> SuiteRun:
-        return run_suites(
-            "suites/", *args, tmp_path=tmp_path, env={IDENTITY_ENV: str(self.identity)}
-        )
+    def run(self, tmp_path: Path, *args: str, home: Path | None = None) -> SuiteRun:
+        env = {
+            IDENTITY_ENV: str(self.identity),
+            "HOME": str(home or self.home),
+            "SSH_AUTH_SOCK": "",
+        }
+        return run_suites("suites/", *args, tmp_path=tmp_path, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -174,14 +207,19 @@ def target(engine, tmp_path_factory) -> Iterator[LiveTarget]:
         )
         for node in (*lab.nodes[:2], ssh_node, no_mirror):
             assert not node.startup_error, node.startup_error
+        address = lab.node_address(ssh_node)
+        host_key = _host_key(ssh_node.read_file(HOST_KEY_FILE))
         yield LiveTarget(
             lab=lab,
             docker_node=f"docker://{lab.nodes[0].container.name}",
-            ssh_node=f"ssh://root@{lab.node_address(ssh_node)}",
+            ssh_node=f"ssh://root@{address}",
             second_docker_node=f"docker://{lab.nodes[1].container.name}",
             no_mirror_node=f"docker://{no_mirror.container.name}",
             identity=identity,
             daemon_json=daemon_json,
+            home=_ssh_home(directory / "home", address, host_key),
+            ssh_address=address,
+            ssh_host_key=host_key,
         )
 
 
@@ -221,6 +259,8 @@ def test_a_healthy_deployment_passes_every_check_live_mode_can_run(healthy_run, 
         assert "read-only" in run.message(name)
     assert run.outcome(LAB_ONLY) == "skipped"
     assert "hermetic lab" in run.message(LAB_ONLY)
+    # The ssh node was reached with its host key checked against known_hosts.
+    assert run.summary()["target"]["ssh_host_keys"] == KEYS_VERIFIED
 
 
 def test_the_first_pull_records_what_docker_hub_would_bill(healthy_run):
@@ -289,12 +329,13 @@ def test_a_proxy_certificate_nobody_trusts_fails_the_chain_and_the_pulls(engine,
             no_mirror_node="",
             identity=tmp_path / "no-key",
             daemon_json=daemon_json,
+            home=tmp_path,
         )
         run = untrusted.run(tmp_path, *untrusted.args(untrusted.docker_node))
     assert run.outcome(CHAIN) == "failed"
     assert "untrusted-issuer" in run.message(CHAIN)
     assert run.outcome(NAME) == "passed"  # the certificate does name the mirror
-    assert run.outcome(BYPASS) == "failed"
+    assert run.outcome(BYPASS) == "failed", run.message(BYPASS) + run.output[-6000:]
     assert "x509" in run.message(BYPASS) or "unknown authority" in run.message(BYPASS)
 
 
@@ -321,3 +362,36 @@ def test_each_unreachable_target_fails_with_its_cause_and_the_rest_is_checked(ta
         o.outcome == "passed" and o.name.endswith(f"[{target.docker_node}]")
         for o in run.find(BYPASS)
     )
+
+
+def test_an_ssh_node_with_a_changed_host_key_fails_and_the_opt_out_passes_saying_so(
+    target, tmp_path
+):
+    impostor = _host_key(_throwaway_key(tmp_path)[1])
+    home = _ssh_home(tmp_path / "home", target.ssh_address, impostor)
+    known_hosts = (home / ".ssh" / "known_hosts").read_text()
+    real = target.ssh_host_key
+    assert real is not None
+    args = [*target.args(target.ssh_node), "-k", LISTS_MIRROR]
+
+    refused = target.run(tmp_path, *args, home=home)
+    assert refused.exit_code == 1, refused.output[-3000:]
+    # A node that cannot be reached errors in the checks' setup, naming why.
+    refused.expect(
+        LISTS_MIRROR,
+        "error",
+        target.ssh_address,
+        "has CHANGED",
+        real.fingerprint,
+        "ssh-keygen -R",
+        "--insecure-skip-host-key-check",
+    )
+    assert refused.summary()["target"]["ssh_host_keys"] == KEYS_VERIFIED
+
+    skipped = target.run(tmp_path, *args, "--insecure-skip-host-key-check", home=home)
+    assert skipped.exit_code == 0, skipped.output[-3000:]
+    assert skipped.outcome(LISTS_MIRROR) == "passed"
+    assert skipped.summary()["target"]["ssh_host_keys"] == KEYS_NOT_VERIFIED
+    assert KEYS_NOT_VERIFIED in skipped.junit.read_text(encoding="utf-8")
+    # The opt-out reads and writes no known-hosts file.
+    assert (home / ".ssh" / "known_hosts").read_text() == known_hosts

@@ -41,7 +41,8 @@ from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.rules.image_reference import ImageReferenceError, parse_reference
 from mirrorcheck.settings import Settings
 from mirrorcheck.targets.endpoint import DEFAULT_PORTS, MirrorEndpoint
-from mirrorcheck.targets.evidence import MirrorEvidence
+from mirrorcheck.targets.evidence import AccessLog, MirrorEvidence
+from mirrorcheck.targets.live.access_log import AccessLogError, access_log_from_url
 from mirrorcheck.targets.mirror_storage import MirrorStorage, StorageError
 from mirrorcheck.targets.nodes.connect import connect_nodes
 from mirrorcheck.targets.nodes.node import Node
@@ -96,8 +97,12 @@ class LiveDeployment:
         storage: MirrorStorage | None = None,
         probe_image: str = "busybox:latest",
         max_pulls: int | None = None,
+        host_keys_verified: bool = True,
+        access_log: AccessLog | None = None,
+        access_log_url: str | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.host_keys_verified = host_keys_verified
         self.mirror_url = endpoint.url
         self.fqdn = endpoint.fqdn
         self.nodes = nodes
@@ -116,7 +121,9 @@ class LiveDeployment:
             registry_version=registry_version,
             debug_url=debug_url,
             storage_location=storage,
+            access_log=access_log,
         )
+        self.access_log_url = access_log_url
         budget = max_pulls if max_pulls is not None else PULLS_PER_NODE * len(nodes)
         self._probe = ProbePulls(image, self.evidence, self.mirror_url, PullBudget(budget))
         self._mirror_problem: str | None = None
@@ -147,18 +154,31 @@ class LiveDeployment:
         storage = None
         if settings.mirror_storage:
             try:
-                storage = MirrorStorage.from_url(settings.mirror_storage)
+                storage = MirrorStorage.from_url(
+                    settings.mirror_storage, settings.insecure_skip_host_key_check
+                )
             except StorageError as error:
+                raise LiveTargetError(str(error)) from None
+        access_log = None
+        if settings.mirror_access_log:
+            try:
+                access_log = access_log_from_url(
+                    settings.mirror_access_log, settings.insecure_skip_host_key_check
+                )
+            except AccessLogError as error:
                 raise LiveTargetError(str(error)) from None
         max_pulls = settings.max_pulls
         return cls(
             MirrorEndpoint(url, fqdn, address, port, ca_file, url_port),
-            connect_nodes(settings.live_nodes),
+            connect_nodes(settings.live_nodes, settings.insecure_skip_host_key_check),
             registry_version=settings.registry_version or "",
             debug_url=settings.mirror_debug_url,
             storage=storage,
             probe_image=settings.probe_image,
             max_pulls=int(max_pulls) if max_pulls is not None else None,  # type: ignore[arg-type]
+            host_keys_verified=not settings.insecure_skip_host_key_check,
+            access_log=access_log,
+            access_log_url=settings.mirror_access_log,
         )
 
     # -- the mirror ---------------------------------------------------------------
@@ -220,6 +240,12 @@ class LiveDeployment:
             "registry_version": self.registry_version,
             "mirror_debug_url": self.mirror_debug_url,
             "mirror_storage": self.storage.url if self.storage else None,
+            "mirror_access_log": self.access_log_url,
+            "ssh_host_keys": (
+                "verified"
+                if self.host_keys_verified
+                else "NOT verified (--insecure-skip-host-key-check)"
+            ),
             "nodes": [
                 {"name": n.name, "startup_error": n.startup_error} if n.startup_error else n.name
                 for n in self.nodes

@@ -109,14 +109,18 @@ def check_engine(node: Node) -> Node:
     return node
 
 
-def node_from_url(url: str) -> Node:
-    """A node for ``local``, ``ssh://user@host[:port]`` or ``docker://<container>``."""
+def node_from_url(url: str, skip_host_key_check: bool = False) -> Node:
+    """A node for ``local``, ``ssh://user@host[:port]`` or ``docker://<container>``.
+
+    ``skip_host_key_check`` (``--insecure-skip-host-key-check``) reaches ssh nodes
+    without verifying their host keys.
+    """
     text = url.strip()
     if text == LOCAL:
         return LocalNode()
     if text.startswith("ssh://"):
         try:
-            return SshNode(text)
+            return SshNode(text, skip_host_key_check=skip_host_key_check)
         except ValueError as error:
             return UnreachableNode(text, f"{text}: {error}. Fix: --node ssh://user@host[:port]")
     if text.startswith("docker://"):
@@ -129,12 +133,12 @@ def node_from_url(url: str) -> Node:
     )
 
 
-def connect_nodes(urls: list[str]) -> list[Node]:
+def connect_nodes(urls: list[str], skip_host_key_check: bool = False) -> list[Node]:
     """Every node, reached and asked for its engine in parallel; failures kept per node."""
 
     def connect(url: str) -> Node:
         try:
-            return check_engine(node_from_url(url))
+            return check_engine(node_from_url(url, skip_host_key_check))
         except Exception as error:  # one node's surprise must not hide the others
             return UnreachableNode(url, f"{url}: {type(error).__name__}: {error}")
 

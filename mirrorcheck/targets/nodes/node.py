@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from mirrorcheck.rules.daemon_json.document import DaemonJson
 from mirrorcheck.rules.daemon_json.engine import engine_or_default
 from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
+from mirrorcheck.versions import image_store_of
 
 DAEMON_JSON_PATH = "/etc/docker/daemon.json"
 
@@ -122,6 +123,7 @@ def node_accounts(nodes: list[Node]) -> list[dict[str, object]]:
                 account["startup_error"] = str(error)
             else:
                 account["engine_version"] = info.get("ServerVersion")
+                account["image_store"] = image_store_of(info.get("DriverStatus"))
                 account["effective_mirrors"] = (info.get("RegistryConfig") or {}).get(
                     "Mirrors"
                 ) or []
