@@ -6,11 +6,15 @@ demand positive evidence per node:
 
 - hermetic: the TLS proxy served this node's pull of a fresh image, and the
   node's daemon log shows no fallback;
-- both modes: the node pulls ``--probe-image``; the mirror's manifest counters
-  must move (where the registry version's counters are trusted), the daemon
-  log must show no fallback, and the running daemon must list the mirror. With
-  no such evidence (no ``--mirror-debug-url``, no readable daemon log) the check
-  skips, naming what would enable it.
+- both modes: the node pulls ``--probe-image``, and passes only on positive
+  evidence for the manifest and every blob it fetched: the mirror's trusted
+  counters moved (``--mirror-debug-url``, ``--registry-version``), or the
+  mirror's access log shows them (the lab's TLS proxy log). Any sign of a
+  bypass fails it: the running daemon does not list the mirror, its log shows a
+  fallback, a trusted counter did not move, the mirror does not behave like a
+  registry or cannot serve the digest the node got. An empty daemon log proves
+  nothing; with no evidence either way the check skips, naming what would
+  provide it.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import time
 
 import pytest
 
-from mirrorcheck.probes.access_log import BLOB
-from mirrorcheck.targets.probe_pulls import FALLBACK, PullBudgetExhausted
+from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
+from mirrorcheck.versions import fallback_lines
 
 
 def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_property):
@@ -30,7 +34,7 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_proper
     result = node.pull(image.reference)
     served = lab.proxy_traffic(proxy_mark).from_client(lab.node_address(node))
     served = served.for_repository(image.name)
-    fallbacks = [line for line in node.daemon_log(since=started).splitlines() if FALLBACK in line]
+    fallbacks = fallback_lines(node.daemon_log(since=started))
     record_property("served_to_node", served.by_method_and_kind())
     record_property("fallbacks", len(fallbacks))
 
@@ -40,10 +44,13 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_proper
         f"(pull {'succeeded' if result.ok else 'failed'}: {result.output.strip()[-300:]}). "
         "Fix: list the mirror first in /etc/docker/daemon.json registry-mirrors, reload dockerd"
     )
-    assert served.count("GET", BLOB) >= 1, (
-        f"{node.name} reached the mirror, which did not serve {image.reference} (answers: "
-        f"{answers}); the daemon then fell back: {fallbacks[:1]}. Fix: the mirror's config "
-        "(run the registry config lint: is it a pull-through cache of Docker Hub?)"
+    blobs = [d for m in image.manifests for d in (m.config_digest, *m.layer_digests)]
+    not_served = [d for d in blobs if not served.blob_gets().get(d)]
+    assert not not_served, (
+        f"{node.name} reached the mirror, which did not serve {len(not_served)} of the "
+        f"{len(blobs)} blobs of {image.reference} (answers: {answers}); the "
+        f"daemon then fell back: {fallbacks[:1]}. Fix: the mirror's config (run the registry "
+        "config lint: is it a pull-through cache of Docker Hub?)"
     )
     assert not fallbacks, (
         f"{node.name} fell back from the mirror to the next endpoint:\n"
@@ -88,8 +95,9 @@ def test_node_pull_of_the_probe_image_goes_through_the_mirror(
             f"{pulled.result.output.strip()[-600:]}",
             pytrace=False,
         )
-    if not route.proofs:
+    if not route.proven:
+        shown = f" (shown: {'; '.join(route.proofs)})" if route.proofs else ""
         pytest.skip(
-            f"{node.name} pulled {pulled.reference}, but nothing shows the mirror served it: "
-            + "; ".join(route.unproven)
+            f"{node.name} pulled {pulled.reference}, but nothing shows the mirror served all "
+            f"of it{shown}: " + "; ".join(route.unproven)
         )

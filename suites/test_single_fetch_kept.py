@@ -1,12 +1,13 @@
 """Single fetch, both modes: what the mirror kept after the first pull of the probe image.
 
 Live, upstream is out of sight: what the mirror kept after the first pull of
-``--probe-image`` is what can be proved. Its catalog must list the repository,
-and its storage (``--mirror-storage``) must hold every blob of the image. The
-blob counters cannot stand in for the storage where the limitations table says
-the version gets them wrong (2.8: ``blob-counters-wrong``). In the hermetic
-lab the same checks run against the lab's mirror; the exact upstream counts
-are in ``test_single_fetch.py``.
+``--probe-image`` is what can be proved. Its catalog must list the repository
+and the mirror must serve the very manifest digest the node got (a name in a
+catalog is not the image), and its storage (``--mirror-storage``) must hold
+every blob of the image. The blob counters cannot stand in for the storage
+where the limitations table says the version gets them wrong (2.8:
+``blob-counters-wrong``). In the hermetic lab the same checks run against the
+lab's mirror; the exact upstream counts are in ``test_single_fetch.py``.
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ def _first_pull_through_the_mirror(deployment, settings, record_property) -> Obs
             f"mirror kept cannot be judged: {'; '.join(route.bypassed) or pulled.result.output}",
             pytrace=False,
         )
-    if not route.proofs:
+    if not route.proven:
         pytest.skip(
-            f"nothing shows that the mirror served {pulled.reference}: " + "; ".join(route.unproven)
+            f"nothing shows that the mirror served all of {pulled.reference}: "
+            + "; ".join(route.unproven)
         )
     return pulled
 
@@ -97,6 +99,20 @@ def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
             "writable, persistent storage (storage.filesystem.rootdirectory on a volume)",
             pytrace=False,
         )
+    digest = first.result.digest
+    if not digest:
+        pytest.skip(f"{first.node}'s pull printed no digest: {first.result.output.strip()[-300:]}")
+    kept = evidence.kept_manifest(repository, digest)
+    record_property("kept_manifest", f"HTTP {kept.status}, {kept.size} bytes, {kept.sha256}")
+    if not kept.verified:
+        pytest.fail(
+            f"the mirror's catalog lists {repository}, yet GET {kept.url} answered HTTP "
+            f"{kept.status} with {kept.size} bytes hashing to {kept.sha256}, not the manifest "
+            f"{digest} that {first.node} pulled: the catalog names a repository the mirror "
+            "cannot serve. Fix: point --mirror-url at the registry (proxy mode) itself, with "
+            "persistent storage",
+            pytrace=False,
+        )
 
 
 def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull(
@@ -107,7 +123,8 @@ def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull
         storage = evidence.storage()
     except EvidenceUnavailable as missing:
         counters_word = (
-            f"the blob counters are no substitute on registry {evidence.registry_version}"
+            "the blob counters are no substitute on registry "
+            + (evidence.registry_version or "of an unknown version (give --registry-version)")
             if BLOB_MISSES not in evidence.trusted()
             else "the blob counters show fetches, not what was kept"
         )

@@ -1,6 +1,10 @@
 """No plaintext path to the mirror: ``http://<fqdn>`` never serves registry content,
 and no registry answers in plain HTTP where the mirror's name points.
 
+Plain HTTP is asked on port 80 and on the mirror URL's own port. A mirror URL
+whose scheme is ``http`` is itself the failure: every node pulls through it in
+plain text, whatever else answers.
+
 The reference setup publishes the mirror through a reverse proxy (Traefik with
 Let's Encrypt) while the registry itself speaks plain HTTP on port 5000: that
 port must not be reachable around the proxy. A stack file publishing it that
@@ -10,18 +14,18 @@ this run cannot observe is reported as a ``PlainPortPublished`` warning.
 from __future__ import annotations
 
 import warnings
+from urllib.parse import urlsplit
 
 import pytest
 
 from mirrorcheck.findings import Finding, render_all
 from mirrorcheck.probes.plain_http import PlainKind, probe_plain_http
 from mirrorcheck.rules.registry.catalog import PORT_PUBLISHED
-from mirrorcheck.rules.registry.config import load_config
+from mirrorcheck.rules.registry.config import DEFAULT_PORT, RegistryConfig, load_runnable_config
 from mirrorcheck.rules.registry.stack import read_stack
 from mirrorcheck.rules.registry.stack_lint import lint_stack
 from mirrorcheck.rules.tls.warning_types import PlainPortPublished
 from mirrorcheck.targets.endpoint import MirrorEndpoint
-from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.text.yaml_source import YamlReadError
 
 HTTP_PORT = 80
@@ -46,15 +50,32 @@ def _plain_paths(deployment, settings, unique_name: str) -> tuple[str, ...]:
     )
 
 
+def _plain_targets(endpoint: MirrorEndpoint) -> list[tuple[int, int]]:
+    """(port in the URL, port connected to): port 80, and the mirror URL's own port."""
+    own = (endpoint.url_port, endpoint.port)
+    return [(HTTP_PORT, HTTP_PORT)] + ([own] if own != (HTTP_PORT, HTTP_PORT) else [])
+
+
 def test_plain_http_never_serves_registry_content(
     deployment, endpoint, settings, unique_name, record_property
 ):
     paths = _plain_paths(deployment, settings, unique_name)
     fqdn = endpoint.fqdn
     answers = [
-        probe_plain_http(fqdn, path, address=endpoint.address, port=HTTP_PORT) for path in paths
+        probe_plain_http(fqdn, path, address=endpoint.address, port=port, connect_port=connect)
+        for port, connect in _plain_targets(endpoint)
+        for path in paths
     ]
     record_property("plain_http_answers", [a.describe() for a in answers])
+    if urlsplit(endpoint.url).scheme == "http":
+        own = [a.describe() for a in answers if a.port == endpoint.url_port]
+        pytest.fail(
+            f"the mirror URL {endpoint.url} is plain HTTP: every node pulls manifests and layers "
+            "through it unencrypted and unverified (answers there: "
+            f"{'; '.join(own) or 'none'}). Fix: publish the mirror over TLS and write "
+            f"https://{fqdn} in the nodes' registry-mirrors and in --mirror-url",
+            pytrace=False,
+        )
     served = [a.describe() for a in answers if a.serves_registry]
     assert not served, (
         f"plain HTTP serves registry content: {'; '.join(served)}. Manifests and layers (and "
@@ -71,6 +92,16 @@ def test_plain_http_never_serves_registry_content(
     )
 
 
+def _registry_config(settings) -> RegistryConfig | None:
+    """The registry config the mirror runs; None when unusable (its own check says why)."""
+    try:
+        return load_runnable_config(
+            settings.registry_config_text(), str(settings.registry_config_path)
+        )
+    except YamlReadError:
+        return None
+
+
 def _published_plain_ports(settings) -> tuple[list[Finding], list[int]]:
     """The stack file's findings on a published registry port, and the ports it publishes."""
     path = settings.stack_file_path
@@ -80,13 +111,9 @@ def _published_plain_ports(settings) -> tuple[list[Finding], list[int]]:
         stack = read_stack(path)
     except YamlReadError:
         return [], []  # the stack lint reports an unreadable stack file
-    text = settings.registry_config_text()
-    try:
-        config = load_config(text, str(settings.registry_config_path))
-    except YamlReadError:
-        config = None
+    config = _registry_config(settings)
     findings = [f for f in lint_stack(stack, config) if f.code == PORT_PUBLISHED.code]
-    registry_port = registry_configs.listen_port(text)
+    registry_port = config.listen_port if config is not None else DEFAULT_PORT
     ports = [
         p.published
         for p in stack.ports
@@ -109,7 +136,8 @@ def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, setting
     this run did not make.
     """
     fqdn = endpoint.fqdn
-    registry_port = registry_configs.listen_port(settings.registry_config_text())
+    config = _registry_config(settings)
+    registry_port = config.listen_port if config is not None else DEFAULT_PORT
     findings, published = _published_plain_ports(settings)
     ports = sorted({registry_port, *published})
     answers = [

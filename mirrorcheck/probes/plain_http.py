@@ -17,24 +17,42 @@ Usage::
     probe_plain_http("mirror.test", "/v2/", address="172.18.0.4", port=5000).kind
     # PlainKind.REFUSED: nothing listens on the registry's plain port there
     answer.describe()           # one line for a failure message
+
+    # The URL's port differs from where the connection goes (--mirror-address):
+    probe_plain_http("mirror.test", "/v2/", address="127.0.0.1", port=5000, connect_port=15000)
+
+What counts as the registry's answer is judged by
+``mirrorcheck.probes.registry_api.registry_behaviour``, the one judgement of
+registry-ness, plus any success: a proxy stripping the registry's headers still
+serves its content.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
 
 from mirrorcheck.probes.http import make_session
+from mirrorcheck.probes.registry_api import (
+    API_VERSION_HEADER,
+    BODY_KEPT,
+    CONTENT_DIGEST_HEADER,
+    Answer,
+    registry_behaviour,
+)
+
+__all__ = [
+    "API_VERSION_HEADER",
+    "CONTENT_DIGEST_HEADER",
+    "PlainHttpAnswer",
+    "PlainKind",
+    "probe_plain_http",
+]
 
 DEFAULT_TIMEOUT = 5.0
-
-# distribution sets this header on every answer, errors included
-# (registry/handlers/app.go; distribution docs "API Version Check").
-API_VERSION_HEADER = "Docker-Distribution-API-Version"
-CONTENT_DIGEST_HEADER = "Docker-Content-Digest"
 
 
 class PlainKind(str, enum.Enum):
@@ -53,7 +71,7 @@ class PlainHttpAnswer:
 
     url: str
     address: str
-    port: int
+    port: int  # the port in the URL
     kind: PlainKind
     status: int | None = None
     location: str = ""
@@ -61,6 +79,9 @@ class PlainHttpAnswer:
     content_digest: str = ""  # the Docker-Content-Digest header, if any
     size: int = 0  # bytes of body read
     detail: str = ""
+    connect_port: int | None = None  # where the connection went, when not ``port``
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    body: bytes = field(default=b"", repr=False)  # the first 64 KiB
 
     @property
     def reachable(self) -> bool:
@@ -72,22 +93,29 @@ class PlainHttpAnswer:
         return self.kind is PlainKind.REDIRECT and urlsplit(self.location).scheme == "https"
 
     @property
+    def registry_behaviour(self) -> str:
+        """What in this answer only a registry does (``registry_behaviour``); "" for nothing."""
+        if self.kind is not PlainKind.HTTP:
+            return ""
+        return registry_behaviour(Answer(self.url, self.status, self.headers, self.body))
+
+    @property
     def serves_registry(self) -> bool:
-        """The answer is the registry's own: its headers, or a success on a Registry API path.
+        """The answer is the registry's own (it behaves like one), or any success.
 
         A registry's 401 or 404 counts too: it proves the registry is reachable
         in plain text, and credentials or content would travel the same way.
         """
         if self.kind is not PlainKind.HTTP:
             return False
-        if self.api_version or self.content_digest:
+        if self.registry_behaviour:
             return True
         # A proxy stripping the registry's headers still serves its content.
         return self.status is not None and 200 <= self.status < 300
 
     def describe(self) -> str:
         """One line: what was asked, where, and what came back."""
-        where = f"{self.url} (at {self.address}:{self.port})"
+        where = f"{self.url} (at {self.address}:{self.connect_port or self.port})"
         if self.kind is PlainKind.REDIRECT:
             return f"{where}: HTTP {self.status} redirect to {self.location or '(no Location)'}"
         if self.kind is PlainKind.HTTP:
@@ -99,6 +127,8 @@ class PlainHttpAnswer:
                 )
                 if value
             )
+            behaviour = self.registry_behaviour
+            extra += f" ({behaviour})" if behaviour else ""
             return f"{where}: HTTP {self.status}, {self.size} bytes{extra}"
         return f"{where}: {self.kind.value} ({self.detail})"
 
@@ -124,23 +154,30 @@ def probe_plain_http(
     *,
     address: str | None = None,
     port: int = 80,
+    connect_port: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_body: int = 1 << 20,
 ) -> PlainHttpAnswer:
-    """``GET http://host:port/path`` (sent to ``address`` if given), redirects not followed.
+    """``GET http://host:port/path`` sent to ``address:connect_port``, redirects not followed.
 
-    At most ``max_body`` bytes of the body are read: enough to tell content
-    from an error page without downloading a layer.
+    ``address`` defaults to ``host``, ``connect_port`` to ``port``. At most
+    ``max_body`` bytes of the body are read (the first 64 KiB kept): enough to
+    tell content from an error page without downloading a layer.
     """
     netloc = host if port == 80 else f"{host}:{port}"
     url = f"http://{netloc}{path}"
     target = address or host
-    session = make_session(resolve={f"{host}:{port}": f"{target}:{port}"})
+    to_port = connect_port or port
+    moved = connect_port if connect_port not in (None, port) else None
+    session = make_session(resolve={f"{host}:{port}": f"{target}:{to_port}"})
     try:
         with session.get(url, allow_redirects=False, stream=True, timeout=timeout) as response:
             size = 0
+            kept = bytearray()
             for chunk in response.iter_content(64 << 10):
                 size += len(chunk)
+                if len(kept) < BODY_KEPT:
+                    kept += chunk[: BODY_KEPT - len(kept)]
                 if size >= max_body:
                     break
             headers = response.headers
@@ -157,9 +194,14 @@ def probe_plain_http(
                 api_version=headers.get(API_VERSION_HEADER, ""),
                 content_digest=headers.get(CONTENT_DIGEST_HEADER, ""),
                 size=size,
+                connect_port=moved,
+                headers=dict(headers),
+                body=bytes(kept),
             )
     except requests.RequestException as error:
         kind, detail = _classify_error(error)
-        return PlainHttpAnswer(url=url, address=target, port=port, kind=kind, detail=detail)
+        return PlainHttpAnswer(
+            url=url, address=target, port=port, kind=kind, detail=detail, connect_port=moved
+        )
     finally:
         session.close()

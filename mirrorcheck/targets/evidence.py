@@ -3,9 +3,11 @@
 Live, upstream (Docker Hub) is out of sight, so a check can only use what the
 mirror shows: its expvar counters (``--mirror-debug-url``), believed only where
 ``mirrorcheck.rules.limitations.trusted_counters`` says this version gets them
-right; its catalog (``/v2/_catalog``); the blob files in its storage
-(``--mirror-storage``). The hermetic lab offers the same three, so a check
-written against this gives the same verdict in both modes.
+right; its catalog (``/v2/_catalog``) and the manifests it serves by digest;
+the blob files in its storage (``--mirror-storage``); its access log, where one
+is given (``AccessLog``: the mirror's or its TLS proxy's log of each request
+served). The hermetic lab offers the same, so a check written against this
+gives the same verdict in both modes.
 
 Evidence that is not there raises ``EvidenceUnavailable``, which says why and
 which option would provide it: a check then skips, it never passes on nothing.
@@ -21,6 +23,8 @@ Usage::
     except EvidenceUnavailable as missing:
         pytest.skip(str(missing))
     evidence.catalog_has("library/busybox")     # pages through /v2/_catalog
+    evidence.kept_manifest("library/busybox", "sha256:...").verified   # GET by digest, hashed
+    evidence.identify("library/busybox").is_registry   # more than a header: see registry_api
     evidence.storage().has_blob("sha256:...")   # raises EvidenceUnavailable without storage
 """
 
@@ -29,8 +33,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mirrorcheck.probes.access_log import Traffic
 from mirrorcheck.probes.mirror_metrics import Counters, read_counters
-from mirrorcheck.probes.registry_api import RegistryClient, RegistryError
+from mirrorcheck.probes.registry_api import (
+    Fetched,
+    RegistryClient,
+    RegistryError,
+    RegistryJudgement,
+)
 from mirrorcheck.rules.limitations import (
     LIMITATIONS,
     MIRROR_COUNTERS,
@@ -38,9 +48,11 @@ from mirrorcheck.rules.limitations import (
     trusted_counters,
 )
 from mirrorcheck.targets.mirror_storage import MirrorStorage
+from mirrorcheck.targets.nodes.node import Node
 
 MANIFEST_REQUESTS = "registry.proxy.manifests.Requests"
 MANIFEST_MISSES = "registry.proxy.manifests.Misses"
+BLOB_REQUESTS = "registry.proxy.blobs.Requests"
 BLOB_MISSES = "registry.proxy.blobs.Misses"
 CATALOG_PAGE = 1000
 CATALOG_MAX_PAGES = 100
@@ -77,6 +89,23 @@ def untrusted_reason(version: str, names: list[str]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class AccessLog:
+    """A log of every request the mirror served: the mirror's own, or its TLS proxy's.
+
+    ``mark()`` is a point in the log; ``traffic(mark)`` the requests logged
+    since (``mirrorcheck.probes.access_log.Traffic``). ``client_of(node)``
+    is the address a node's requests carry in this log, None when the log
+    cannot tell nodes apart (the mirror's own log behind a proxy sees only the
+    proxy). ``where`` names the log in messages.
+    """
+
+    mark: Callable[[], int]
+    traffic: Callable[[int], Traffic]
+    where: str
+    client_of: Callable[[Node], str | None] = lambda _node: None
+
+
 @dataclass
 class MirrorEvidence:
     """The mirror's own view, however it is reached (see the module docstring)."""
@@ -86,6 +115,13 @@ class MirrorEvidence:
     debug_url: str | None
     storage_location: MirrorStorage | None
     storage_hint: str = STORAGE_HINT
+    access_log: AccessLog | None = None
+
+    # -- registry-ness ----------------------------------------------------------
+
+    def identify(self, repository: str) -> RegistryJudgement:
+        """Whether the mirror behaves like a registry (``/v2/`` and a missing blob, judged)."""
+        return self.client().identify(repository)
 
     # -- counters -------------------------------------------------------------
 
@@ -143,6 +179,14 @@ class MirrorEvidence:
                 return False
             path = following if following.startswith("/") else following[len(client.base_url) :]
         return False
+
+    def kept_manifest(self, repository: str, digest: str) -> Fetched:
+        """``GET /v2/<repository>/manifests/<digest>``, hashed: ``.verified`` when it is so.
+
+        By digest the mirror answers from its storage first (distribution
+        ``proxymanifeststore.go``); a fake catalog cannot make up the bytes.
+        """
+        return self.client().fetch_manifest(repository, digest)
 
     # -- storage ----------------------------------------------------------------
 

@@ -1,11 +1,24 @@
 """Pulls of the probe image, observed from the mirror's side, within a pull budget.
 
 Live checks make nodes pull ``--probe-image`` (a small Docker Hub image)
-through the mirror and judge each pull by what the mirror and the node show:
-the mirror's manifest counters before and after, the node's daemon log since
-the pull (``Attempting next endpoint`` means the daemon fell back past the
-mirror), and the mirrors the running daemon lists. Whether a node's first
-pull is cold or warm cannot be known beforehand; each pull records what it was.
+through the mirror and judge each pull by what the mirror shows. A pull went
+through the mirror only on positive evidence, for its manifest AND its blobs:
+
+- manifest: the mirror's trusted manifest counters moved
+  (``registry.proxy.manifests.Requests``), or its access log shows the manifest
+  request;
+- blobs (when the node did not hold the image already): the trusted blob
+  counters moved by at least the number of blobs, or the access log shows a GET
+  of every blob of the pulled digest.
+
+Signs of a bypass fail a pull whatever else is shown: the running daemon does
+not list the mirror; its log shows ``Attempting next endpoint`` (the fallback
+past the mirror); a trusted counter or the access log did not move; the mirror
+does not behave like a registry (``registry_api.judge_registry``) or cannot
+serve the manifest digest the node got. The absence of a fallback line proves
+nothing (a daemon log can be empty, or set to a level that hides it). Whether a
+node's first pull is cold or warm cannot be known beforehand; each pull records
+what it was.
 
 Every pull counts against ``--max-pulls`` (default: one cold and one warm
 pull per node), which caps what a run costs against Docker Hub's limits; a
@@ -23,7 +36,7 @@ Usage::
     probe = deployment.probe_pulls()
     observed = probe.pull(node)             # PullBudgetExhausted when over --max-pulls
     route = observed.route(deployment.mirror_url)
-    route.bypassed, route.proofs, route.unproven
+    route.bypassed, route.proven, route.proofs, route.unproven
     probe.billable_total()                  # manifest GETs upstream, when trusted
 """
 
@@ -34,20 +47,45 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import requests
+
+from mirrorcheck.probes.access_log import BLOB, AccessLogError, Traffic
+from mirrorcheck.probes.image_content import blob_digests, platform_of
 from mirrorcheck.probes.mirror_metrics import MetricsError
+from mirrorcheck.probes.registry_api import CONTENT_DIGEST_HEADER, RegistryError, RegistryJudgement
 from mirrorcheck.rules.image_reference import ImageReference
 from mirrorcheck.targets.evidence import (
-    MANIFEST_MISSES,
-    MANIFEST_REQUESTS,
+    BLOB_REQUESTS,
+    AccessLog,
     EvidenceUnavailable,
     MirrorEvidence,
 )
-from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError, PullResult
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.targets.pull_route import (
+    QUIET_LOG_LEVELS,
+    ObservedPull,
+    PullRoute,
+    mirror_entry,
+)
+from mirrorcheck.versions import fallback_lines
+from mirrorcheck.waiting import WaitTimeout, wait_until
 
-FALLBACK = "Attempting next endpoint"
+__all__ = [
+    "QUIET_LOG_LEVELS",
+    "ObservedPull",
+    "ProbePulls",
+    "PullBudget",
+    "PullBudgetExhausted",
+    "PullRoute",
+    "mirror_entry",
+]
+
 PULL_TIMEOUT = 300.0
-# dockerd logs fallbacks at info level: a daemon set to log less shows none of them.
-QUIET_LOG_LEVELS = frozenset({"warn", "warning", "error", "fatal", "panic"})
+# A proxy writes its log line as each answer completes; the last ones may land
+# just after the client is done.
+ACCESS_LOG_SETTLE = 5.0
+# What goes wrong reading evidence: Docker/HTTP errors (OSError), nodes, log lines.
+READ_ERRORS = (OSError, RuntimeError, AccessLogError)
 
 
 class PullBudgetExhausted(Exception):
@@ -74,99 +112,6 @@ class PullBudget:
             self.spent.append(what)
 
 
-def mirror_entry(mirror_url: str) -> str:
-    """The mirror as ``docker info`` lists it: normalised with a trailing slash."""
-    return mirror_url.rstrip("/") + "/"
-
-
-@dataclass(frozen=True)
-class PullRoute:
-    """Which way a pull went, by the evidence: signs of a bypass, proofs, what stayed unknown."""
-
-    bypassed: list[str]
-    proofs: list[str]
-    unproven: list[str]
-
-
-@dataclass
-class ObservedPull:
-    """One pull of the probe image on one node, with what the mirror and the node showed."""
-
-    node: str
-    reference: str
-    result: PullResult
-    node_had_image: bool
-    mirrors: list[str]
-    trusted: set[str]
-    deltas: dict[str, int] | None = None
-    counters_problem: str = ""  # no counters: why (an option would enable them)
-    counters_error: str = ""  # counters were asked for and did not answer
-    fallbacks: list[str] = field(default_factory=list)
-    log_problem: str = ""
-    log_level: str = ""
-
-    def delta(self, name: str) -> int | None:
-        """The counter's change over the pull, when read and trusted."""
-        if self.deltas is None or name not in self.trusted:
-            return None
-        return self.deltas.get(name)
-
-    @property
-    def billable(self) -> int | None:
-        """Manifest GETs the mirror sent upstream for this pull: what Docker Hub bills."""
-        return self.delta(MANIFEST_MISSES)
-
-    @property
-    def mirror_was_cold(self) -> bool | None:
-        misses = self.delta(MANIFEST_MISSES)
-        return None if misses is None else misses > 0
-
-    def route(self, mirror_url: str) -> PullRoute:
-        entry = mirror_entry(mirror_url)
-        bypassed, proofs, unproven = [], [], []
-        listed = entry in self.mirrors
-        if not listed:
-            bypassed.append(
-                f"its running dockerd does not list {entry} among its mirrors "
-                f"(docker info RegistryConfig.Mirrors: {self.mirrors or 'none'})"
-            )
-        if self.fallbacks:
-            bypassed.append(
-                "its daemon log shows the fallback past the mirror: " + self.fallbacks[0][-400:]
-            )
-        requests = self.delta(MANIFEST_REQUESTS)
-        if requests is None:
-            unproven.append(self.counters_problem or self.counters_error)
-        elif requests == 0:
-            bypassed.append(f"the mirror's manifest counters did not move ({MANIFEST_REQUESTS} +0)")
-        else:
-            proofs.append(f"{MANIFEST_REQUESTS} +{requests}")
-        if self.log_problem:
-            unproven.append(self.log_problem)
-        elif self.log_level in QUIET_LOG_LEVELS:
-            unproven.append(
-                f"{self.node}'s dockerd logs at level {self.log_level!r}, which hides the "
-                f"'{FALLBACK}' lines (info): set log-level info in {DAEMON_JSON_PATH} to prove it"
-            )
-        elif listed and self.result.ok and not self.fallbacks:
-            proofs.append(f"no '{FALLBACK}' in {self.node}'s daemon log since the pull")
-        return PullRoute(bypassed, proofs, [u for u in unproven if u])
-
-    def figures(self) -> dict[str, object]:
-        return {
-            "node": self.node,
-            "image": self.reference,
-            "ok": self.result.ok,
-            "seconds": round(self.result.seconds, 3),
-            "digest": self.result.digest,
-            "node_had_image": self.node_had_image,
-            "mirror_was_cold": self.mirror_was_cold,
-            "counter_deltas": self.deltas,
-            "billable_manifest_gets": self.billable,
-            "fallbacks": len(self.fallbacks),
-        }
-
-
 def _node_clock(node: Node) -> float | None:
     """The node's own time, so that its log is read from the pull on, whatever the clock skew."""
     result = node.run("date", "+%s.%N", timeout=10)
@@ -182,6 +127,108 @@ def _log_level(node: Node) -> str:
     except (NodeError, ValueError):
         return ""
     return str(document.get("log-level") or "") if isinstance(document, dict) else ""
+
+
+def mark_of(access: AccessLog | None) -> int | None:
+    """A point in the access log before the pull; None without a log or when it cannot be read."""
+    if access is None:
+        return None
+    try:
+        return access.mark()
+    except READ_ERRORS:
+        return None
+
+
+def read_served(
+    observed: ObservedPull,
+    access: AccessLog | None,
+    mark: int | None,
+    node: Node,
+    wait_for: list[str] | None = None,
+) -> None:
+    """Record the access log's requests for the repository since ``mark``.
+
+    Only this node's requests when the log can tell nodes apart. With
+    ``wait_for`` (blob digests) the log is read again for a bounded while until
+    each blob's GET has landed; only blob lines are added then, since what this
+    run asked the mirror after the pull (manifests by digest) is not the node's.
+    """
+    if access is None:
+        return
+    observed.access_log = access.where
+    if mark is None:
+        observed.notes.append(f"{access.where} could not be read before the pull")
+        return
+    client = access.client_of(node)
+    first = observed.served
+
+    def read() -> Traffic:
+        traffic = access.traffic(mark).for_repository(observed.repository)
+        traffic = traffic.from_client(client) if client else traffic
+        if first is None:
+            return traffic
+        later = traffic.requests[len(first) :]
+        return Traffic([*first.requests, *(r for r in later if r.kind == BLOB)])
+
+    def complete() -> bool:
+        observed.served = read()
+        return set(wait_for or ()) <= set(observed.served.blob_gets())
+
+    try:
+        if wait_for:
+            wait_until(complete, timeout=ACCESS_LOG_SETTLE, interval=0.25, what=access.where)
+        else:
+            observed.served = read()
+    except WaitTimeout:
+        pass  # what is still missing is judged by the route
+    except READ_ERRORS as error:
+        observed.served = None
+        observed.notes.append(f"{access.where} could not be read: {error}")
+
+
+def gather_mirror_side(observed: ObservedPull, evidence: MirrorEvidence, node: Node) -> None:
+    """Ask the mirror, after the pull, for the digest the node got and for its blobs.
+
+    A HEAD by digest (Docker Hub bills no HEAD): a mirror that served the pull
+    holds that manifest, so a 404 (or another digest) is a sign of a bypass.
+    The blobs (config and layers for the node's platform) are read only when
+    the node had to fetch them and something can show them served: the trusted
+    blob counters or an access log.
+    """
+    digest = observed.result.digest
+    if not observed.result.ok or not digest:
+        return
+    client = evidence.client()
+    where = client.url(f"/v2/{observed.repository}/manifests/{digest}")
+    try:
+        held = client.fetch_manifest(observed.repository, digest, method="HEAD")
+    except requests.RequestException as error:
+        observed.notes.append(f"HEAD {where}: no answer ({type(error).__name__})")
+    else:
+        headers = {name.lower(): value for name, value in held.headers.items()}
+        answered = headers.get(CONTENT_DIGEST_HEADER.lower(), digest)
+        if held.status == 404 or (held.status == 200 and answered != digest):
+            observed.digest_problem = (
+                f"the mirror does not serve the manifest {observed.node} got: HEAD {where} "
+                f"answered HTTP {held.status}"
+                + (f" with {CONTENT_DIGEST_HEADER}: {answered}" if answered != digest else "")
+            )
+        elif held.status != 200:  # 401, 403, 5xx: nothing either way
+            observed.notes.append(f"HEAD {where} answered HTTP {held.status}")
+    try:
+        evidence.require_trusted(
+            BLOB_REQUESTS, instead="an access log of the mirror, or distribution 3 (registry:3)"
+        )
+    except EvidenceUnavailable as missing:
+        observed.blob_counters_problem = str(missing)
+    counted = observed.delta(BLOB_REQUESTS) is not None
+    if observed.node_had_image or (evidence.access_log is None and not counted):
+        return
+    try:
+        platform = platform_of(node.docker_info())
+        observed.blobs = blob_digests(client, observed.repository, digest, platform)
+    except (RegistryError, NodeError, ValueError, requests.RequestException) as error:
+        observed.blobs_problem = f"reading them from the mirror: {error}"
 
 
 class ProbePulls:
@@ -202,6 +249,7 @@ class ProbePulls:
         self.reference = pull_reference or image.text
         self.pulls: list[ObservedPull] = []
         self._lock = threading.Lock()
+        self._registry: RegistryJudgement | None = None
 
     def _counters(self, evidence: MirrorEvidence) -> tuple[object | None, str, str]:
         try:
@@ -211,17 +259,26 @@ class ProbePulls:
         except MetricsError as error:
             return None, "", f"the mirror's debug server: {error}"
 
+    def _identify(self, evidence: MirrorEvidence) -> RegistryJudgement:
+        """The mirror judged once per run (asked again while it gives no answer)."""
+        if self._registry is None or self._registry.unanswered:
+            self._registry = evidence.identify(self.image.repository)
+        return self._registry
+
     def pull(self, node: Node) -> ObservedPull:
         """Pull the probe image on ``node`` once, observing the mirror around it."""
         self.budget.take(f"{self.reference} on {node.name}")
         with self._lock:  # counters are global to the mirror: one observed pull at a time
             evidence = self.evidence()
+            registry = self._identify(evidence)
             had = node.has_image(self.reference)
             try:
                 mirrors = node.effective_mirrors()
             except (NodeError, ValueError):
                 mirrors = []
             since = _node_clock(node)
+            access = evidence.access_log
+            mark = mark_of(access)
             before, problem, error = self._counters(evidence)
             result = node.pull(self.reference, timeout=PULL_TIMEOUT)
             after, problem_after, error_after = self._counters(evidence)
@@ -235,22 +292,28 @@ class ProbePulls:
                 counters_problem=problem or problem_after,
                 counters_error=error or error_after,
                 log_level=_log_level(node),
+                repository=self.image.repository,
+                registry=registry,
             )
             if before is not None and after is not None:
                 observed.deltas = after.minus(before)
+            # The access log first: what this run asks the mirror next is not the node's pull.
+            read_served(observed, access, mark, node)
+            gather_mirror_side(observed, evidence, node)
+            if access is not None and access.client_of(node) and observed.blobs:
+                read_served(observed, access, mark, node, wait_for=observed.blobs)
             try:
                 log = node.daemon_log(since=since)
-                observed.fallbacks = [line for line in log.splitlines() if FALLBACK in line]
+                observed.fallbacks = fallback_lines(log)
             except NodeError as failure:
                 observed.log_problem = str(failure)
             self.pulls.append(observed)
             return observed
 
     def served(self) -> ObservedPull | None:
-        """The first pull the mirror is shown to have served (no sign of a bypass)."""
+        """The first pull the mirror is shown to have served (``PullRoute.proven``)."""
         for observed in self.pulls:
-            route = observed.route(self.mirror_url)
-            if observed.result.ok and route.proofs and not route.bypassed:
+            if observed.result.ok and observed.route(self.mirror_url).proven:
                 return observed
         return None
 

@@ -35,14 +35,15 @@ from mirrorcheck.targets.live.deployment import (
 )
 from mirrorcheck.targets.mirror_storage import MirrorStorage, StorageError
 from mirrorcheck.targets.nodes.connect import explain_engine_failure, node_from_url
+from mirrorcheck.targets.nodes.host_keys import HostKeyRefused
 from mirrorcheck.targets.nodes.node import PullResult
 from mirrorcheck.targets.nodes.ssh import explain_ssh_error, parse_ssh_url
 from mirrorcheck.targets.probe_pulls import (
-    FALLBACK,
     ObservedPull,
     PullBudget,
     PullBudgetExhausted,
 )
+from mirrorcheck.versions import CLASSIC, FALLBACK_LOG_LINES
 
 MIRROR = "https://mirror.example.com"
 TRUSTED_28 = {MANIFEST_REQUESTS, MANIFEST_MISSES, "registry.proxy.manifests.BytesPulled"}
@@ -119,7 +120,8 @@ def test_a_node_url_of_no_known_kind_keeps_its_error_and_the_fix():
     assert "ssh://user@host" in node.startup_error
 
 
-def test_an_ssh_node_without_user_names_the_form_to_use():
+def test_an_ssh_node_without_user_names_the_form_to_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ssh/config gives a User
     node = node_from_url("ssh://node1")
     assert "ssh://user@node1" in node.startup_error
     assert parse_ssh_url("ssh://admin@node1:2222") == ("admin", "node1", 2222)
@@ -131,6 +133,17 @@ def test_ssh_failures_are_told_apart():
     assert "start sshd" in explain_ssh_error(url, refused)
     assert "ssh-agent" in explain_ssh_error(url, paramiko.AuthenticationException("denied"))
     assert "within" in explain_ssh_error(url, TimeoutError())
+    refused = HostKeyRefused(f"{url}: the ssh host key of node1 has CHANGED: ...")
+    assert explain_ssh_error(url, refused) == str(refused)
+
+
+def test_ssh_nodes_and_ssh_storage_verify_host_keys_unless_told_not_to(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert node_from_url("ssh://admin@node1").skip_host_key_check is False
+    assert node_from_url("ssh://admin@node1", skip_host_key_check=True).skip_host_key_check
+    url = "ssh://admin@storage1/var/lib/registry"
+    assert MirrorStorage.from_url(url).runner.skip_host_key_check is False
+    assert MirrorStorage.from_url(url, skip_host_key_check=True).runner.skip_host_key_check
 
 
 @pytest.mark.parametrize(
@@ -176,6 +189,16 @@ def test_the_default_pull_budget_is_one_cold_and_one_warm_pull_per_node(monkeypa
     assert live.describe()["max_pulls"] == 6
 
 
+def test_every_live_report_states_whether_ssh_host_keys_were_verified(monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    checked = LiveDeployment.from_settings(_settings(node=["bogus-1"]))
+    assert checked.describe()["ssh_host_keys"] == "verified"
+    skipped = LiveDeployment.from_settings(
+        _settings(node=["bogus-1"], **{"insecure-skip-host-key-check": True})
+    )
+    assert skipped.describe()["ssh_host_keys"] == "NOT verified (--insecure-skip-host-key-check)"
+
+
 # -- pull budget and the route of a pull --------------------------------------------
 
 
@@ -201,9 +224,9 @@ def _pull(**fields) -> ObservedPull:
     return ObservedPull(**values)
 
 
-def test_moved_counters_and_a_clean_log_prove_the_mirror_served_the_pull():
-    route = _pull().route(MIRROR)
-    assert not route.bypassed and len(route.proofs) == 2
+def test_moved_manifest_counters_prove_a_pull_that_needed_no_blob():
+    route = _pull(node_had_image=True).route(MIRROR)
+    assert not route.bypassed and route.proven and len(route.proofs) == 2
     assert _pull().billable == 1 and _pull().mirror_was_cold
 
 
@@ -214,7 +237,10 @@ def test_a_node_that_does_not_list_the_mirror_bypassed_it():
 
 
 def test_a_fallback_in_the_daemon_log_is_a_bypass():
-    line = f'level=info msg="{FALLBACK} for pull after error: x509: certificate signed by unknown'
+    line = (
+        f'level=info msg="{FALLBACK_LOG_LINES[CLASSIC].text} for pull after error: '
+        "x509: certificate signed by unknown"
+    )
     route = _pull(fallbacks=[line]).route(MIRROR)
     assert any("x509" in b for b in route.bypassed)
 

@@ -152,3 +152,33 @@ def test_the_body_read_stops_at_the_limit():
         )
 
     assert 1 << 20 <= answer.size < len(body)
+
+
+def test_the_url_keeps_the_mirrors_port_while_the_connection_goes_elsewhere():
+    headers = {"Docker-Distribution-API-Version": "registry/2.0"}
+    with http_server(200, headers, b"{}") as port:
+        answer = probe_plain_http(
+            HOST, "/v2/", address="127.0.0.1", port=5000, connect_port=port, timeout=TIMEOUT
+        )
+
+    assert answer.url == f"http://{HOST}:5000/v2/"
+    assert answer.serves_registry
+    assert f"(at 127.0.0.1:{port})" in answer.describe()
+    assert "HTTP 200 with a JSON object" in answer.describe()  # why it counts as the registry
+
+
+def test_a_registry_header_on_an_html_error_page_is_not_registry_content():
+    headers = {"Docker-Distribution-API-Version": "registry/2.0", "Content-Type": "text/html"}
+    with http_server(404, headers, b"<h1>not found</h1>") as port:
+        answer = probe(port)
+
+    assert not answer.serves_registry
+
+
+def test_a_registry_error_body_is_registry_content_without_any_header():
+    body = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'
+    with http_server(404, {"Content-Type": "application/json"}, body) as port:
+        answer = probe(port, "/v2/library/busybox/manifests/latest")
+
+    assert answer.serves_registry
+    assert "MANIFEST_UNKNOWN" in answer.describe()
