@@ -1,9 +1,11 @@
 """Times mirrorcheck's phases and prints them as JSON.
 
 Phases: image supply (warm; cold with --cold, which first removes the
-project's images so everything is rebuilt offline), topology up with each
-node's readiness, the post-deploy smoke check (live mode against a lab treated
-as a deployment, N nodes over docker://), and each suite file run on its own.
+project's images so everything is rebuilt offline, with each image's build
+time), topology up with each node's readiness for the default engine and for
+each other engine of ``mirrorcheck.versions.ENGINES`` (a lab of that engine
+only), the post-deploy smoke check (live mode against a lab treated as a
+deployment, N nodes over docker://), and each suite file run on its own.
 
 Usage::
 
@@ -11,6 +13,7 @@ Usage::
     ./run python bench/bench.py --cold          # also rebuild every image from nothing
     ./run python bench/bench.py --no-suites     # images, topology and the live smoke check
     ./run python bench/bench.py --no-live       # without the live smoke check
+    ./run python bench/bench.py --engines 28.5  # topology figures of these engines only
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from mirrorcheck.targets.lab.configure import lab_spec
 from mirrorcheck.targets.lab.images.supply import ImageSupply
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.topology import Lab
+from mirrorcheck.versions import DEFAULT_ENGINE, ENGINES, split_engines, store_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,13 +100,30 @@ def time_live_run(client: docker.DockerClient, images: dict[str, str], nodes: in
         lab.close()
 
 
+def time_topology(client: docker.DockerClient, images: dict[str, str], nodes: int, engine: str):
+    """Topology up and down for a lab whose nodes all run ``engine``, with each phase's time."""
+    settings = Settings.from_mapping({"nodes": str(nodes), "engine": [engine]})
+    lab = Lab(client, lab_spec(settings, images, RunLabels.for_this_process()))
+    figures: dict[str, object] = {"image_store": store_for(engine, None)}
+    try:
+        _, figures["topology_up_s"] = timed(lab.start)
+        figures["phases_s"] = dict(lab.timings)
+    finally:
+        _, figures["topology_down_s"] = timed(lab.close)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cold", action="store_true", help="remove and rebuild every image first")
     parser.add_argument("--no-suites", action="store_true", help="skip timing the suites")
     parser.add_argument("--no-live", action="store_true", help="skip timing the live smoke check")
     parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES), help="engines to time the topology of (comma list)"
+    )
     args = parser.parse_args()
+    engines = split_engines([args.engines])
 
     client = docker.from_env()
     figures: dict[str, object] = {
@@ -112,20 +133,19 @@ def main() -> int:
     }
     if args.cold:
         figures["images_removed"] = remove_project_images(client)
-        images, figures["image_supply_cold_s"] = timed(
-            lambda: ImageSupply(
-                client, progress=lambda line: print(line, file=sys.stderr)
-            ).resolve_all()
-        )
-    images, figures["image_supply_warm_s"] = timed(lambda: ImageSupply(client).resolve_all())
+        cold = ImageSupply(client, progress=lambda line: print(line, file=sys.stderr))
+        images, figures["image_supply_cold_s"] = timed(lambda: cold.resolve_all(engines))
+        figures["image_build_s"] = cold.build_seconds
+    images, figures["image_supply_warm_s"] = timed(lambda: ImageSupply(client).resolve_all(engines))
 
-    settings = Settings.from_mapping({"nodes": str(args.nodes)})
-    lab = Lab(client, lab_spec(settings, images, RunLabels.for_this_process()))
-    try:
-        _, figures["topology_up_s"] = timed(lab.start)
-        figures["phases_s"] = dict(lab.timings)
-    finally:
-        _, figures["topology_down_s"] = timed(lab.close)
+    # The default lab (DEFAULT_ENGINE) first, as the suites run it; then each other engine.
+    per_engine = {}
+    for engine in [DEFAULT_ENGINE, *(e for e in engines if e != DEFAULT_ENGINE)]:
+        per_engine[engine] = time_topology(client, images, args.nodes, engine)
+    figures["default_engine"] = DEFAULT_ENGINE
+    figures["topology_up_s"] = per_engine[DEFAULT_ENGINE]["topology_up_s"]
+    figures["phases_s"] = per_engine[DEFAULT_ENGINE]["phases_s"]
+    figures["engines"] = per_engine
 
     if not args.no_live:
         figures["live_smoke_check"] = time_live_run(client, images, args.nodes)

@@ -13,13 +13,20 @@ import time
 import docker.errors
 import pytest
 
+from mirrorcheck.targets.lab.images import debian as debian_module
 from mirrorcheck.targets.lab.images import supply as supply_module
 from mirrorcheck.targets.lab.images.supply import (
     OFFICIAL_BASE,
     ImageSupply,
     ImageSupplyError,
+    node_build_args,
+    node_key,
+    official_base,
     recipe_digest,
 )
+from mirrorcheck.versions import DEFAULT_ENGINE, ENGINES
+
+DEFAULT_NODE_BASE = official_base(ENGINES[DEFAULT_ENGINE].debian_suite)
 
 
 class FakeEngine:
@@ -63,11 +70,21 @@ def no_environment_overrides(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def no_real_debootstrap(monkeypatch):
+    """A unit test never runs debootstrap: as root it would build a real Debian rootfs."""
+
+    def refuse(suite, workdir):
+        raise debian_module.BaseBuildError(f"debootstrap of {suite}: not in unit tests")
+
+    monkeypatch.setattr(supply_module, "make_rootfs_archive", refuse)
+
+
 @pytest.fixture
 def debootstrapped(monkeypatch) -> list[str]:
     made: list[str] = []
 
-    def fake_debootstrap(self, tag, resolution):
+    def fake_debootstrap(self, tag, resolution, suite="bookworm"):
         made.append(tag)
         self.client.present.add(tag)
         return tag
@@ -105,7 +122,8 @@ def test_official_image_present_locally_is_used_without_a_pull():
 
 
 def test_an_earlier_build_of_the_same_recipe_is_reused():
-    tag = f"mirrorcheck/node:{recipe_digest('node', OFFICIAL_BASE)}"
+    digest = recipe_digest("node", DEFAULT_NODE_BASE, node_build_args(DEFAULT_ENGINE))
+    tag = f"mirrorcheck/node:{digest}"
     engine = FakeEngine(present={tag})
     found = ImageSupply(engine).resolve("node")
     assert (found.image, found.how, engine.built) == (tag, "local", [])
@@ -159,14 +177,40 @@ def test_a_hanging_pull_is_abandoned_within_its_bound():
 
 
 def test_when_nothing_works_the_error_lists_every_attempt_and_the_fix(monkeypatch):
-    monkeypatch.setattr(supply_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(debian_module.shutil, "which", lambda name: None)
     engine = FakeEngine()
     with pytest.raises(ImageSupplyError) as caught:
         ImageSupply(engine, progress=quiet().append).resolve("node")
     message = str(caught.value)
     assert "debootstrap is not installed" in message
     assert "apt-get install debootstrap" in message
-    assert f"pull {OFFICIAL_BASE}" in message
+    assert f"pull {DEFAULT_NODE_BASE}" in message
+
+
+def test_each_engine_builds_its_node_on_its_own_suite_with_its_packages(debootstrapped):
+    engine = FakeEngine(present={official_base("bookworm"), official_base("trixie")})
+    images = ImageSupply(engine, progress=quiet().append).resolve_all(["28.5", "26.1"])
+    built = dict(engine.built)
+    assert images["node"] == images[node_key(DEFAULT_ENGINE)] == images["node-20.10"]
+    assert built[images["node-20.10"]] == official_base("bookworm")
+    assert built[images["node-26.1"]] == official_base("trixie")
+    assert built[images["node-28.5"]].startswith("mirrorcheck/base:sid-")  # no sid image
+    assert len({images["node-20.10"], images["node-26.1"], images["node-28.5"]}) == 3
+
+
+def test_without_engines_only_present_node_images_of_other_engines_are_listed():
+    digest = recipe_digest("node", official_base("bookworm"), node_build_args("20.10"))
+    node_20 = f"mirrorcheck/node:{digest}"
+    engine = FakeEngine(present={official_base("sid"), "registry:2", OFFICIAL_BASE, node_20})
+    images = ImageSupply(engine, progress=quiet().append, allow_pull=False).resolve_all()
+    assert images["node-20.10"] == node_20 and "node-26.1" not in images
+
+
+def test_a_node_override_stands_for_every_engine():
+    engine = FakeEngine(present={"corp/dind:5", "registry:2", OFFICIAL_BASE})
+    supply = ImageSupply(engine, overrides={"node": "corp/dind:5"}, progress=quiet().append)
+    images = supply.resolve_all(list(ENGINES))
+    assert {images[node_key(e)] for e in ENGINES} == {"corp/dind:5"}
 
 
 def test_a_failed_recipe_build_names_the_debian_mirror_and_the_override():

@@ -19,6 +19,7 @@ import contextlib
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import docker.errors
@@ -26,10 +27,11 @@ import docker.errors
 from mirrorcheck.rules.daemon_json.oracle import explain_with_reader
 from mirrorcheck.targets.lab.certs import docker_ca_path
 from mirrorcheck.targets.lab.lifecycle import LabContext
-from mirrorcheck.targets.lab.nodes import NodeSpec, start_node
+from mirrorcheck.targets.lab.nodes import NodeSpec, image_engine, start_node
 from mirrorcheck.targets.lab.proxy import Proxy
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH
+from mirrorcheck.versions import DEFAULT_ENGINE
 
 DAEMON_FAILURE = re.compile(
     r"(unable to configure the Docker daemon[^\n]*|failed to start daemon[^\n]*|"
@@ -42,9 +44,13 @@ def explain_node_failure(spec: NodeSpec, detail: str, source: str) -> str:
     """Why ``spec``'s dockerd did not start: its words, the reader on ``source``, the fix."""
     match = DAEMON_FAILURE.search(detail)
     cause = match.group(1) if match else detail
-    reader = explain_with_reader(spec.daemon_json, source, dockerd_flags=spec.dockerd_args)
+    # The reader judges the file as the node's own engine reads it.
+    reader = explain_with_reader(
+        spec.daemon_json, source, engine=spec.engine or DEFAULT_ENGINE, dockerd_flags=spec.command()
+    )
     return (
-        f"{spec.name}: dockerd did not start with {source} (mounted at {DAEMON_JSON_PATH}): "
+        f"{spec.name}: dockerd did not start with {source} (mounted at {DAEMON_JSON_PATH}; "
+        f"{spec.describe()}): "
         f"{cause}\n{reader}\nFix: correct the file as the reader says (`mirrorcheck lint "
         f"daemon-json {source}`); a node with this file leaves the swarm on restart"
     )
@@ -73,6 +79,7 @@ class NodePool:
         self.ca_cert = ca_cert
         self.daemon_json_source = daemon_json_source
         self.nodes: list[DockerExecNode] = []
+        self.specs: dict[str, NodeSpec] = {}  # node name -> how it was started
         self.timings = timings if timings is not None else {}
 
     def add(self, specs: list[NodeSpec]) -> list[DockerExecNode]:
@@ -87,13 +94,19 @@ class NodePool:
         return started
 
     def _start(self, spec: NodeSpec) -> DockerExecNode:
+        image = spec.image or self.image
+        # The image says which engine it runs; a spec without an engine takes it from there.
+        spec = replace(
+            spec, image=image, engine=image_engine(self.context.client, image) or spec.engine
+        )
+        self.specs[spec.name] = spec
         files = {}
         if spec.trust_ca:
             files[str(docker_ca_path(self.proxy.fqdn))] = self.ca_cert.read_bytes()
         started = time.monotonic()
         node = start_node(
             self.context.client,
-            self.image,
+            image,
             spec,
             network=self.context.network,
             labels=self.context.labels,

@@ -39,9 +39,10 @@ from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.probes.synthetic_image import SyntheticImage
 from mirrorcheck.rules.image_reference import parse_reference
 from mirrorcheck.targets.endpoint import MirrorEndpoint
-from mirrorcheck.targets.evidence import MirrorEvidence
+from mirrorcheck.targets.evidence import AccessLog, MirrorEvidence
 from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.certs import LabCertificates, Variant
+from mirrorcheck.targets.lab.images.supply import node_key
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.lifecycle import LabContext
 from mirrorcheck.targets.lab.mirror import MIRROR_ALIAS, Mirror, MirrorStart
@@ -52,6 +53,7 @@ from mirrorcheck.targets.lab.sweeper import sweep_run
 from mirrorcheck.targets.lab.upstream import Upstream
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.targets.probe_pulls import ProbePulls, PullBudget
+from mirrorcheck.versions import engine_for_node
 
 __all__ = ["Lab", "LabError", "LabSpec", "MirrorStart", "NodeSpec", "fill_fqdn", "worker_prefix"]
 
@@ -92,10 +94,27 @@ class LabSpec:
     name_prefix: str = ""
     probe_image: str = "busybox:latest"  # pushed to the upstream under this name when first used
     max_pulls: int | None = None  # the probe pulls' budget; None: unlimited
+    # --engine: [] (the default), one for every node, or one per node (node-1 first)
+    engines: list[str] = field(default_factory=list)
+    image_store: str | None = None  # --image-store; None: each engine's default
+    node_files: dict[str, bytes] = field(default_factory=dict)  # copied into every node
 
     def node_specs(self) -> list[NodeSpec]:
+        """One NodeSpec per node: the file under test, each node's engine, image and store."""
         text = fill_fqdn(self.daemon_json, self.fqdn)
-        specs = [NodeSpec(f"node-{i}", text) for i in range(1, self.node_count + 1)]
+        specs = []
+        for i in range(1, self.node_count + 1):
+            engine = engine_for_node(self.engines, i)
+            specs.append(
+                NodeSpec(
+                    f"node-{i}",
+                    text,
+                    engine=engine,
+                    image_store=self.image_store,
+                    image=self.images.get(node_key(engine)),
+                    files=dict(self.node_files),
+                )
+            )
         if specs and self.last_node_without_ca:
             specs[-1].trust_ca = False
         return specs
@@ -268,9 +287,18 @@ class Lab:
     def evidence(self) -> MirrorEvidence:
         """The mirror's own evidence: debug server, catalog, storage in its container.
 
-        Made anew on each call, so it follows the mirror across restarts.
+        Made anew on each call, so it follows the mirror across restarts. The
+        TLS proxy's access log tells the nodes apart by address, so a pull is
+        proven request by request.
         """
-        return self.mirror_registry.evidence(self.mirror_client)
+        evidence = self.mirror_registry.evidence(self.mirror_client)
+        evidence.access_log = AccessLog(
+            mark=self.tls_proxy.mark,
+            traffic=self.tls_proxy.traffic,
+            where="the TLS proxy's access log",
+            client_of=self.node_address,
+        )
+        return evidence
 
     def probe_pulls(self) -> ProbePulls:
         """The probe image's pulls, as live mode makes them; the image is pushed on first use."""

@@ -12,6 +12,11 @@ Resolution order per role, first match wins:
 Built images are tagged with a hash of their recipe, so a changed recipe
 rebuilds and an unchanged one is reused.
 
+The node role has one image per Docker Engine (``mirrorcheck.versions.ENGINES``):
+``node-20.10`` from bookworm's docker.io, ``node-26.1`` from trixie's,
+``node-28.5`` from sid's, each on a base of its own Debian suite; ``node`` is
+the default engine's. ``--node-image`` replaces them all.
+
 Usage::
 
     import docker
@@ -19,32 +24,41 @@ Usage::
 
     supply = ImageSupply(docker.from_env(), progress=print)
     images = supply.resolve_all()          # {"registry": "mirrorcheck/registry:3f2a...", ...}
-    print(images["node"])
+    print(images["node"], images["node-28.5"])
+    supply.resolve_all(ENGINES)            # every engine's node image, built when missing
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from mirrorcheck.targets.lab.images.debian import (
+    RECIPES,
+    BaseBuildError,
+    base_tag,
+    debian_mirror_uri,
+    debootstrap_problem,
+    make_rootfs_archive,
+)
 from mirrorcheck.targets.lab.images.locking import exclusive_lock
 from mirrorcheck.targets.lab.labels import IMAGE_LABELS
+from mirrorcheck.versions import DEFAULT_ENGINE, ENGINES
 
-RECIPES = Path(__file__).parent / "recipes"
 ROLES = ("registry", "node", "proxy")
 BASE_ROLE = "base"
-DEBIAN_SUITE = "bookworm"
+DEBIAN_SUITE = "bookworm"  # the registry and proxy recipes' suite, and the host's sources
+NODE_PREFIX = "node-"
 
 
 class ImageSupplyError(RuntimeError):
@@ -72,6 +86,28 @@ ROLE_SOURCES: Mapping[str, RoleSource] = {
 OFFICIAL_BASE = "debian:bookworm-slim"
 
 
+def official_base(suite: str) -> str:
+    """The official Debian image of ``suite`` (``debian:sid-slim``), used when present or pulled."""
+    return f"debian:{suite}-slim"
+
+
+def node_key(engine: str) -> str:
+    """The images key of one engine's node image: ``node-28.5``."""
+    return f"{NODE_PREFIX}{engine}"
+
+
+def node_engine(role: str) -> str | None:
+    """The engine a node key names (``node`` is the default engine's); None for other roles."""
+    if role == "node":
+        return DEFAULT_ENGINE
+    return role.removeprefix(NODE_PREFIX) if role.startswith(NODE_PREFIX) else None
+
+
+def node_build_args(engine: str) -> dict[str, str]:
+    """The node recipe's build arguments for one engine: its version and Debian packages."""
+    return {"ENGINE": engine, "ENGINE_PACKAGES": " ".join(ENGINES[engine].packages)}
+
+
 @dataclass
 class Resolution:
     """How a role's image was found: the tag and the step that found it."""
@@ -82,44 +118,17 @@ class Resolution:
     attempts: list[str] = field(default_factory=list)
 
 
-def recipe_digest(role: str, base: str) -> str:
-    """A short hash over the recipe's files and the base it builds on."""
+def recipe_digest(role: str, base: str, build_args: Mapping[str, str] | None = None) -> str:
+    """A short hash over the recipe's files, the base it builds on and its build arguments."""
     hasher = hashlib.sha256(base.encode())
+    for key, value in sorted((build_args or {}).items()):
+        hasher.update(f"{key}={value}".encode())
     recipe_dir = RECIPES / role
     for path in sorted(recipe_dir.rglob("*")):
         if path.is_file():
             hasher.update(str(path.relative_to(recipe_dir)).encode())
             hasher.update(path.read_bytes())
     return hasher.hexdigest()[:12]
-
-
-def host_apt_sources() -> bytes:
-    """The host's Debian apt sources: the base image copies them, so they are part of its hash."""
-    chunks = []
-    for path in sorted(Path("/etc/apt").glob("sources.list*")):
-        files = sorted(path.glob("*")) if path.is_dir() else [path]
-        chunks.extend(f.read_bytes() for f in files if f.is_file())
-    return b"".join(chunks)
-
-
-def debian_mirror_uri() -> str:
-    """The Debian archive URI the host's apt uses (debootstrap needs it)."""
-    for path in sorted(Path("/etc/apt").rglob("*")):
-        if not path.is_file() or path.suffix not in {".sources", ".list"}:
-            continue
-        for line in path.read_text(errors="replace").splitlines():
-            words = line.split()
-            if (
-                line.startswith("URIs:")
-                and len(words) > 1
-                and words[1].rstrip("/").endswith("/debian")
-            ):
-                return words[1]
-            if words[:1] == ["deb"] and len(words) > 2:
-                uri = next((w for w in words[1:] if "://" in w), "")
-                if uri.rstrip("/").endswith("/debian"):
-                    return uri
-    return "http://deb.debian.org/debian"
 
 
 class ImageSupply:
@@ -147,57 +156,84 @@ class ImageSupply:
         self.pull_timeout = pull_timeout
         self.allow_pull = allow_pull
         self.allow_build = allow_build
-        self._base: str | None = None
+        self._bases: dict[str, str] = {}
+        self.build_seconds: dict[str, float] = {}  # tag -> seconds, for what this supply built
 
     # -- public -------------------------------------------------------------
 
-    def resolve_all(self) -> dict[str, str]:
-        """Every role's image tag, finding or building what is missing."""
-        return {role: self.resolve(role).image for role in ROLES}
+    def resolve_all(self, engines: Iterable[str] | None = None) -> dict[str, str]:
+        """Every role's image tag, finding or building what is missing.
+
+        Node images: ``node`` and ``node-<engine>`` for the default engine and
+        for each of ``engines`` (found or built); with ``engines`` None, other
+        engines' node images are included only when already present.
+        """
+        found = {role: self.resolve(role).image for role in ROLES}
+        found[node_key(DEFAULT_ENGINE)] = found["node"]
+        wanted = list(dict.fromkeys(engines or ()))
+        for engine in ENGINES:
+            if engine == DEFAULT_ENGINE:
+                continue
+            if engine in wanted:
+                found[node_key(engine)] = self.resolve(node_key(engine)).image
+            elif (present := self._present_node(engine)) is not None:
+                found[node_key(engine)] = present
+        return found
 
     def resolve(self, role: str) -> Resolution:
-        """One role's image, following the resolution order."""
-        source = ROLE_SOURCES[role]
+        """One role's image, following the resolution order.
+
+        ``role`` is one of ROLES, or ``node-<engine>`` for an engine of ENGINES
+        (``node`` is the default engine's node).
+        """
+        override_role = "node" if node_engine(role) else role
+        source = ROLE_SOURCES[override_role]
         resolution = Resolution(role=role, image="", how="")
-        if role in self.overrides:
-            image = self.overrides[role]
+        if override_role in self.overrides:
+            image = self.overrides[override_role]
             if not self._present(image) and not self._pull(image, resolution):
                 raise ImageSupplyError(
-                    f"{role} image override {image!r} (from --{role}-image or "
+                    f"{override_role} image override {image!r} (from --{override_role}-image or "
                     f"{source.override_env}) is neither present locally nor pullable. "
                     f"Fix: build or load it (docker load), or unset the override."
                 )
             return self._found(resolution, image, "override")
+        engine = node_engine(role)
+        suite = ENGINES[engine].debian_suite if engine else DEBIAN_SUITE
+        build_args = node_build_args(engine) if engine else {}
         # Serialise with other processes (xdist workers, parallel CI jobs) so
         # that one builds and the others reuse.
-        with exclusive_lock(f"images-{role}"):
+        with exclusive_lock(f"images-{override_role}-{engine or ''}"):
             if source.official and self._present(source.official):
                 return self._found(resolution, source.official, "local")
             resolution.attempts.append(f"local {source.official or '-'}: absent")
-            built_tag = self._local_build_tag(role)
+            built_tag = self._local_build_tag(override_role, suite, build_args)
             if built_tag:
                 return self._found(resolution, built_tag, "local")
             if source.official and self._pull(source.official, resolution):
                 return self._found(resolution, source.official, "pulled")
-            return self._found(resolution, self._build(role, resolution), "built")
+            image = self._build(override_role, resolution, suite, build_args)
+            return self._found(resolution, image, "built")
 
-    def base_image(self) -> str:
-        """The Debian image recipes build on: local, pulled, or made with debootstrap."""
-        if self._base:
-            return self._base
-        with exclusive_lock("images-base"):
+    def base_image(self, suite: str = DEBIAN_SUITE) -> str:
+        """The Debian image of ``suite`` recipes build on: local, pulled, or made by debootstrap."""
+        if suite in self._bases:
+            return self._bases[suite]
+        official = official_base(suite)
+        with exclusive_lock(f"images-base-{suite}"):
             resolution = Resolution(role=BASE_ROLE, image="", how="")
-            if self._present(OFFICIAL_BASE):
-                self._base = OFFICIAL_BASE
+            if self._present(official):
+                base = official
             else:
-                tag = f"mirrorcheck/base:{DEBIAN_SUITE}-{self._base_digest()}"
+                tag = base_tag(suite)
                 if self._present(tag):
-                    self._base = tag
-                elif self.allow_pull and self._pull(OFFICIAL_BASE, resolution):
-                    self._base = OFFICIAL_BASE
+                    base = tag
+                elif self.allow_pull and self._pull(official, resolution):
+                    base = official
                 else:
-                    self._base = self._debootstrap_base(tag, resolution)
-        return self._base
+                    base = self._debootstrap_base(tag, resolution, suite)
+        self._bases[suite] = base
+        return base
 
     # -- steps --------------------------------------------------------------
 
@@ -212,11 +248,19 @@ class ImageSupply:
             return False
         return True
 
-    def _local_build_tag(self, role: str) -> str | None:
-        """The recipe's build for any base we could use, if one is present."""
-        candidates = [OFFICIAL_BASE, f"mirrorcheck/base:{DEBIAN_SUITE}-{self._base_digest()}"]
-        for base in candidates:
-            tag = f"mirrorcheck/{role}:{recipe_digest(role, base)}"
+    def _present_node(self, engine: str) -> str | None:
+        """The node image of ``engine`` (the override, or a build of its recipe), if present."""
+        if "node" in self.overrides:
+            return self.overrides["node"]
+        suite = ENGINES[engine].debian_suite
+        return self._local_build_tag("node", suite, node_build_args(engine))
+
+    def _local_build_tag(
+        self, role: str, suite: str = DEBIAN_SUITE, build_args: Mapping[str, str] | None = None
+    ) -> str | None:
+        """The recipe's build for any base of ``suite`` we could use, if one is present."""
+        for base in (official_base(suite), base_tag(suite)):
+            tag = f"mirrorcheck/{role}:{recipe_digest(role, base, build_args)}"
             if self._present(tag):
                 return tag
         return None
@@ -248,17 +292,20 @@ class ImageSupply:
             return False
         return True
 
-    def _build(self, role: str, resolution: Resolution) -> str:
+    def _build(
+        self, role: str, resolution: Resolution, suite: str, build_args: Mapping[str, str]
+    ) -> str:
         if not self.allow_build:
             raise ImageSupplyError(self._nothing_worked(role, resolution, "building is disabled"))
-        base = self.base_image()
-        tag = f"mirrorcheck/{role}:{recipe_digest(role, base)}"
+        base = self.base_image(suite)
+        tag = f"mirrorcheck/{role}:{recipe_digest(role, base, build_args)}"
         self.progress(f"[images] building {tag} from recipes/{role} on {base}")
+        started = time.monotonic()
         try:
             for chunk in self.client.api.build(
                 path=str(RECIPES / role),
                 tag=tag,
-                buildargs={"BASE": base},
+                buildargs={"BASE": base, **build_args},
                 labels=dict(IMAGE_LABELS),
                 rm=True,
                 forcerm=True,
@@ -281,64 +328,34 @@ class ImageSupply:
                     self.progress(f"[images] {role}: {line}")
         except docker.errors.APIError as error:
             raise ImageSupplyError(self._nothing_worked(role, resolution, str(error))) from None
+        self.build_seconds[tag] = round(time.monotonic() - started, 1)
         return tag
 
-    def _base_digest(self) -> str:
-        hasher = hashlib.sha256(DEBIAN_SUITE.encode())
-        hasher.update((RECIPES / BASE_ROLE / "make-rootfs.sh").read_bytes())
-        hasher.update(host_apt_sources())
-        return hasher.hexdigest()[:12]
-
-    def _debootstrap_base(self, tag: str, resolution: Resolution) -> str:
-        if shutil.which("debootstrap") is None:
+    def _debootstrap_base(self, tag: str, resolution: Resolution, suite: str = DEBIAN_SUITE) -> str:
+        problem = debootstrap_problem()
+        if problem:
             raise ImageSupplyError(
                 self._nothing_worked(
                     BASE_ROLE,
                     resolution,
-                    "debootstrap is not installed. Fix: apt-get install debootstrap "
-                    f"(or make {OFFICIAL_BASE} available: docker load / a reachable registry)",
+                    f"{problem} (or make {official_base(suite)} available: docker load / "
+                    "a reachable registry)",
                 )
             )
-        if os.geteuid() != 0:
-            raise ImageSupplyError(
-                self._nothing_worked(
-                    BASE_ROLE,
-                    resolution,
-                    "debootstrap needs root. Fix: run as root once, "
-                    "or pre-build the images with `mirrorcheck images build` as root",
-                )
-            )
-        mirror = debian_mirror_uri()
         self.progress(
-            f"[images] making a Debian {DEBIAN_SUITE} base with debootstrap from {mirror}"
+            f"[images] making a Debian {suite} base with debootstrap from {debian_mirror_uri()}"
         )
+        started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="mirrorcheck-rootfs-") as workdir:
-            rootfs = Path(workdir) / "rootfs"
-            script = RECIPES / BASE_ROLE / "make-rootfs.sh"
-            done = subprocess.run(
-                ["sh", str(script), str(rootfs), DEBIAN_SUITE, mirror],
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            if done.returncode != 0:
-                tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+            try:
+                archive = make_rootfs_archive(suite, Path(workdir))
+            except BaseBuildError as error:
                 raise ImageSupplyError(
-                    self._nothing_worked(
-                        BASE_ROLE,
-                        resolution,
-                        f"debootstrap from {mirror} failed:\n{tail}\nFix: make Debian's "
-                        "package mirror reachable (see /etc/apt/sources.list.d)",
-                    )
-                )
-            archive = Path(workdir) / "rootfs.tar"
-            subprocess.run(
-                ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(archive), "."],
-                check=True,
-                timeout=300,
-            )
+                    self._nothing_worked(BASE_ROLE, resolution, str(error))
+                ) from None
             repository, _, version = tag.partition(":")
             self.client.api.import_image_from_file(str(archive), repository=repository, tag=version)
+        self.build_seconds[tag] = round(time.monotonic() - started, 1)
         self.progress(f"[images] base ready: {tag}")
         return tag
 
