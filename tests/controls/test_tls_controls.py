@@ -156,7 +156,7 @@ def test_reference_stack_publishing_the_plain_port_is_reported_with_its_address(
     run = control_runs["healthy"].result()
     assert run.outcome(PLAIN_PORT) == "passed"
     assert "PlainPortPublished" in run.output, run.output[-3000:]
-    assert "registry-stack.yml:15:9" in run.output
+    assert "registry-stack.yml:10:9" in run.output
     assert f"http://{FQDN}:5000/v2/" in run.output
 
 

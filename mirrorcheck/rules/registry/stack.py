@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
 from mirrorcheck.rules.registry.catalog import NO_REGISTRY_SERVICE
@@ -38,6 +38,7 @@ from mirrorcheck.rules.registry.compose import (
     volume_mounts,
 )
 from mirrorcheck.rules.registry.schema import CONFIG_PATHS, DEFAULT_ROOTDIRECTORY, config_path_for
+from mirrorcheck.rules.traefik.labels import Label
 from mirrorcheck.text.yaml_source import (
     YamlDocument,
     YamlReadError,
@@ -68,6 +69,9 @@ class StackInfo:
     volume_drivers: Mapping[str, str] = field(default_factory=dict)
     restart_policy: Mapping[str, object] = field(default_factory=dict)
     places: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # Each label as written, ``deploy`` (the service's) or ``container``: Traefik tells them apart.
+    label_entries: tuple[Label, ...] = ()
+    networks: tuple[str, ...] = ()
 
     @property
     def image_tag(self) -> str:
@@ -187,10 +191,12 @@ def load_stack(
     if image_node is not None:
         places["image"] = position(image_node)
     labels: dict[str, str] = {}
-    for source in (get("labels"), get("deploy", "labels")):
+    label_entries: list[Label] = []
+    for placement, source in (("container", get("labels")), ("deploy", get("deploy", "labels"))):
         for key, (value, where) in pairs_of(source).items():
             labels[key] = value
             places[f"labels.{key}"] = position(where)
+            label_entries.append(Label(key, value, placement, *position(where)))
     environment = {}
     for key, (value, where) in pairs_of(get("environment")).items():
         environment[key] = value
@@ -217,7 +223,16 @@ def load_stack(
         volume_drivers={k: v or "local" for k, v in _top_level(doc, "volumes", "driver").items()},
         restart_policy=restart,
         places=places,
+        label_entries=tuple(label_entries),
+        networks=tuple(_network_names(get("networks"))),
     )
+
+
+def _network_names(node: Node | None) -> list[str]:
+    """A service's ``networks``: a list of names or a mapping keyed by name."""
+    if isinstance(node, SequenceNode):
+        return [name for name in (scalar_text(item) for item in node.value) if name]
+    return [entry.key for entry in entries(node)]
 
 
 def read_stack(path: str | Path, service: str | None = None) -> StackInfo:
