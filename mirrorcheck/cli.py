@@ -7,6 +7,7 @@ Usage::
     mirrorcheck sweep [--all]           # remove leftovers of dead runs (--all: every lab resource)
     mirrorcheck lint daemon-json FILE... [--mirror-url URL] [--baseline FILE] ...
     mirrorcheck lint registry-config FILE [--stack FILE] [--registry-version 2.8.2]
+    mirrorcheck lint traefik STACK --mirror-fqdn HOST [--registry-config FILE]
 
 Exit codes: 0 fine, 1 findings or failure, 2 usage error.
 
@@ -27,8 +28,11 @@ from collections.abc import Callable, Sequence
 from mirrorcheck.findings import errors, render_all
 from mirrorcheck.rules.daemon_json import assess as daemon_json
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
+from mirrorcheck.rules.registry.config import DEFAULT_PORT, read_runnable_config
 from mirrorcheck.rules.registry.deployment import lint_deployment
 from mirrorcheck.rules.registry.schema import DOCKER_HUB_REMOTEURL
+from mirrorcheck.rules.registry.stack import read_stack
+from mirrorcheck.rules.traefik.lint import TraefikSetup, lint_traefik_routing
 from mirrorcheck.targets.lab.images.supply import (
     ROLES,
     ImageSupply,
@@ -37,6 +41,7 @@ from mirrorcheck.targets.lab.images.supply import (
 )
 from mirrorcheck.targets.lab.sweeper import leftovers, sweep_all, sweep_stale
 from mirrorcheck.text.redact import Redactor, printable, secrets_in_file, secrets_in_text
+from mirrorcheck.text.yaml_source import YamlReadError
 
 MIRROR_SCHEMES = ("http", "https")
 
@@ -136,6 +141,58 @@ def lint_registry_config(argv: Sequence[str]) -> int:
     return 1 if errors(findings) else 0
 
 
+def traefik_parser() -> argparse.ArgumentParser:
+    """The options of ``mirrorcheck lint traefik``."""
+    parser = argparse.ArgumentParser(
+        prog="mirrorcheck lint traefik",
+        description="Whether a stack's labels make Traefik route the mirror's name to it.",
+    )
+    parser.add_argument("stack", help="the swarm stack / compose file that runs the registry")
+    parser.add_argument("--mirror-fqdn", required=True, help="the host of the nodes' mirror URL")
+    parser.add_argument("--service", help="the registry's service in the stack file")
+    parser.add_argument("--registry-config", help="the registry's config.yml (for its port)")
+    parser.add_argument("--traefik-version", type=int, default=3, choices=(1, 2, 3))
+    parser.add_argument(
+        "--resolver", action="append", help="a certificate resolver Traefik has (repeatable)"
+    )
+    parser.add_argument(
+        "--traefik-network", action="append", help="a network Traefik is on (repeatable)"
+    )
+    return parser
+
+
+def lint_traefik(argv: Sequence[str]) -> int:
+    """Print the Traefik findings; 1 when any is an error, 0 otherwise, 2 on usage errors."""
+    args = traefik_parser().parse_args(argv)
+    try:
+        stack = read_stack(args.stack, service=args.service)
+        port = (
+            read_runnable_config(args.registry_config).listen_port
+            if args.registry_config
+            else DEFAULT_PORT
+        )
+    except YamlReadError as error:
+        print(error.finding.render())
+        return 1
+    setup = TraefikSetup(
+        version=args.traefik_version,
+        resolvers=frozenset(args.resolver) if args.resolver else None,
+        networks=frozenset(args.traefik_network) if args.traefik_network else None,
+    )
+    findings = lint_traefik_routing(
+        stack.label_entries,
+        path=stack.path,
+        service=stack.service,
+        fqdn=args.mirror_fqdn,
+        registry_port=port,
+        networks=stack.networks,
+        setup=setup,
+    )
+    if findings:
+        print(render_all(findings))
+    return 1 if errors(findings) else 0
+
+
 def _mirror_url_problem(argv: Sequence[str]) -> str | None:
     """``lint daemon-json --mirror-url`` with a scheme dockerd refuses for a mirror, or None."""
     parser = argparse.ArgumentParser(add_help=False)
@@ -183,6 +240,8 @@ def _lint(args: argparse.Namespace, rest: list[str]) -> int:
             print(f"mirrorcheck lint daemon-json: {redactor.text(problem)}", file=sys.stderr)
             return 2
         return _printed_safely(lambda: daemon_json.main(rest), redactor)
+    if args.what == "traefik":
+        return _printed_safely(lambda: lint_traefik(rest), redactor)
     return _printed_safely(lambda: lint_registry_config(rest), redactor)
 
 
@@ -199,9 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="remove lab containers, networks and volumes")
     sweep.add_argument("--all", action="store_true", help="also those of runs still alive")
     lint = commands.add_parser(
-        "lint", help="lint a daemon.json or a registry config", add_help=False
+        "lint",
+        help="lint a daemon.json, a registry config or a stack's Traefik labels",
+        add_help=False,
     )
-    lint.add_argument("what", choices=["daemon-json", "registry-config"])
+    lint.add_argument("what", choices=["daemon-json", "registry-config", "traefik"])
     return parser
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mirrorcheck.cli import main
+from mirrorcheck.options import EXAMPLES
 from mirrorcheck.rules.traefik import catalog as rules
 from mirrorcheck.rules.traefik.labels import Label, hosts_of_rule, hosts_of_v1_rule
 from mirrorcheck.rules.traefik.lint import TraefikSetup, lint_traefik_routing
@@ -148,3 +150,11 @@ def test_host_names_are_read_from_v2_and_v3_rules(rule, hosts):
 
 def test_host_names_are_read_from_v1_rules():
     assert hosts_of_v1_rule("Host:a.example,b.example") == ("a.example", "b.example")
+
+
+def test_the_cli_lint_names_the_guides_stack_and_passes_the_reference(capsys):
+    guide = str(EXAMPLES / "guide" / "registry-stack.yml")
+    assert main(["lint", "traefik", guide, "--mirror-fqdn", "mirror.test"]) == 1
+    assert "traefik/no-route" in capsys.readouterr().out
+    reference = str(EXAMPLES / "registry-stack.yml")
+    assert main(["lint", "traefik", reference, "--mirror-fqdn", "mirror.test"]) == 0
