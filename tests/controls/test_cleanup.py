@@ -92,7 +92,7 @@ def test_a_lab_that_fails_to_start_leaves_nothing(engine, tmp_path):
     run_id = new_run_id()
     done = run_child(tmp_path, PASSING, run_id, "--registry-config", str(broken))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "not valid YAML" in done.stdout
+    assert "registry-config/yaml-syntax" in done.stdout, done.stdout[-2000:]
     assert leftovers(engine, run_id) == []
 
 
