@@ -8,6 +8,7 @@ Usage::
     mirrorcheck lint daemon-json FILE... [--mirror-url URL] [--baseline FILE] ...
     mirrorcheck lint registry-config FILE [--stack FILE] [--registry-version 2.8.2]
     mirrorcheck lint traefik STACK --mirror-fqdn HOST [--registry-config FILE]
+    mirrorcheck lint hosts-toml FILE...
 
 Exit codes: 0 fine, 1 findings or failure, 2 usage error.
 
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 
 from mirrorcheck.findings import errors, render_all
 from mirrorcheck.rules.daemon_json import assess as daemon_json
+from mirrorcheck.rules.hosts_toml import lint as hosts_toml
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
 from mirrorcheck.rules.registry.config import DEFAULT_PORT, read_runnable_config
 from mirrorcheck.rules.registry.deployment import lint_deployment
@@ -242,6 +244,8 @@ def _lint(args: argparse.Namespace, rest: list[str]) -> int:
         return _printed_safely(lambda: daemon_json.main(rest), redactor)
     if args.what == "traefik":
         return _printed_safely(lambda: lint_traefik(rest), redactor)
+    if args.what == "hosts-toml":
+        return _printed_safely(lambda: hosts_toml.main(rest), redactor)
     return _printed_safely(lambda: lint_registry_config(rest), redactor)
 
 
@@ -262,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lint a daemon.json, a registry config or a stack's Traefik labels",
         add_help=False,
     )
-    lint.add_argument("what", choices=["daemon-json", "registry-config", "traefik"])
+    lint.add_argument("what", choices=["daemon-json", "registry-config", "traefik", "hosts-toml"])
     return parser
 
 

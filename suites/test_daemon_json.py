@@ -7,6 +7,8 @@
   ``RegistryConfig.Mirrors``) are the file's, normalised as dockerd does: the
   daemon really runs this file. A node whose dockerd never came up fails by
   name, with dockerd's words and the reader's account of the file.
+- On every node with Engine 23.0 or later, the node's own ``dockerd --validate
+  --config-file /etc/docker/daemon.json`` judges the file beside the reader.
 - Hermetic only: a throwaway node is started with the file under test, and
   dockerd's verdict is set beside the reader's. They must agree, except where
   ``DOCKERD_DIFFERENCES`` in mirrorcheck/rules/daemon_json/codes.py documents why.
@@ -30,8 +32,10 @@ from mirrorcheck.rules.daemon_json.assess import (
     parse_daemon_json,
     read_daemon_json,
 )
+from mirrorcheck.rules.daemon_json.engine import VALIDATE_FROM
 from mirrorcheck.rules.daemon_json.oracle import (
     compare_with_dockerd,
+    compare_with_validate,
     dockerd_fatal_line,
     reader_verdict,
 )
@@ -158,6 +162,31 @@ def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, record_propert
         f"RegistryConfig.Mirrors), but {doc.path} lists {listed} (as dockerd normalises them): "
         "the daemon has not loaded this file. Fix: `systemctl reload docker` (registry-mirrors "
         "is reloadable) or restart dockerd, then check again"
+    )
+
+
+def test_node_dockerd_validate_agrees_with_the_reader(node, deployment, settings, record_property):
+    """Engine 23.0 and later: the node's dockerd judges its own file, without restarting."""
+    info = node.docker_info()
+    doc = _node_file(node, info)
+    if doc.engine < VALIDATE_FROM:
+        pytest.skip(f"{node.name}: dockerd {doc.engine} has no --validate (it came with 23.0)")
+    ran = node.run("dockerd", "--validate", "--config-file", DAEMON_JSON_PATH, timeout=60)
+    if ran.exit_code == 127:
+        pytest.fail(
+            f"{node.name}: dockerd is not on the PATH of the checking user ({ran.output.strip()}). "
+            "Fix: add /usr/sbin (or where dockerd lives) to that user's PATH",
+            pytrace=False,
+        )
+    said = "" if ran.ok else (ran.output.strip().splitlines() or [""])[-1]
+    comparison = compare_with_validate(
+        judge(doc, settings, deployment.mirror_url), ran.ok, said.replace(DAEMON_JSON_PATH, "FILE")
+    )
+    record_property("dockerd_validate_verdict", comparison.dockerd_verdict)
+    assert comparison.agree, (
+        f"{node.name}: the reader and `dockerd --validate` disagree on {DAEMON_JSON_PATH}.\n"
+        f"{comparison.describe()}\nFix: the reader (mirrorcheck/rules/daemon_json) is wrong "
+        "about this file, or the difference belongs in DOCKERD_DIFFERENCES with its reason"
     )
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mirrorcheck.probes.access_log import Traffic
-from mirrorcheck.probes.mirror_metrics import Counters, read_counters
+from mirrorcheck.probes.mirror_metrics import DEFAULT_PROMETHEUS_PATH, Counters, read_counters
 from mirrorcheck.probes.registry_api import (
     Fetched,
     RegistryClient,
@@ -116,6 +116,7 @@ class MirrorEvidence:
     storage_location: MirrorStorage | None
     storage_hint: str = STORAGE_HINT
     access_log: AccessLog | None = None
+    prometheus_path: str = DEFAULT_PROMETHEUS_PATH
 
     # -- registry-ness ----------------------------------------------------------
 
@@ -126,12 +127,15 @@ class MirrorEvidence:
     # -- counters -------------------------------------------------------------
 
     def counters(self) -> Counters:
-        """A reading of the proxy counters; MetricsError when the debug server does not answer."""
+        """A reading of the proxy counters: expvar, else Prometheus at ``prometheus_path``.
+
+        MetricsError when the debug server does not answer with either.
+        """
         if not self.debug_url:
             raise EvidenceUnavailable(
                 "the mirror's counters", "no debug server was given", DEBUG_URL_HINT
             )
-        return read_counters(self.debug_url)
+        return read_counters(self.debug_url, prometheus_path=self.prometheus_path)
 
     def trusted(self) -> set[str]:
         return trusted_counters(self.registry_version or None)

@@ -4,7 +4,10 @@ Each runs suites/test_daemon_json.py in a child pytest, as a user would, with
 one node where a node is needed: a missing comma (file:line:column, and each
 node failing by name), the guide's verbatim after-file (signature-verification,
 refused by upstream dockerd even when the reader is told to allow it), a
-baseline change, and the reference files, which must pass.
+baseline change, and the reference files, which must pass. Beside the file,
+containerd's hosts.toml: an Engine 28.5 node (containerd store) with hosts of
+its own for Docker Hub (lab fault ``node-hosts-toml``) fails the hosts.toml
+check, naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from mirrorcheck.rules.daemon_json.catalog import (
     INVALID_JSON,
     PLACEHOLDER,
 )
+from mirrorcheck.rules.hosts_toml.catalog import OVERRIDES_MIRRORS
+from mirrorcheck.targets.lab.nodes import HOSTS_TOML_PATH
 from tests.suite_runner import run_suites
 
 pytestmark = [pytest.mark.docker]
@@ -137,3 +142,23 @@ def test_baseline_change_besides_registry_mirrors_fails_the_baseline_check(engin
         message = run.message(check)
         assert f"[{BASELINE_CHANGED.code}] 'log-driver' changed from \"journald\"" in message
         assert "daemon.before.json" in message
+
+
+def test_hosts_toml_with_hosts_of_its_own_fails_the_hosts_toml_check(engine, tmp_path):
+    run = run_suites(
+        "suites/test_hosts_toml.py",
+        "--engine",
+        "28.5",
+        "--lab-fault",
+        "node-hosts-toml",
+        "--nodes",
+        "1",
+        tmp_path=tmp_path,
+    )
+    check = "test_node_hosts_toml_keeps_the_daemon_json_mirrors"
+    assert run.exit_code == 1, run.output[-3000:]
+    assert run.outcome(check) == "failed"
+    message = run.message(check)
+    assert "node-1 (containerd image store)" in message, message
+    assert f"{HOSTS_TOML_PATH}:3:1: error [{OVERRIDES_MIRRORS.code}]" in message, message
+    assert "fix: remove the [host] sections" in message

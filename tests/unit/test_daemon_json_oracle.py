@@ -10,6 +10,7 @@ import pytest
 from mirrorcheck.rules.daemon_json.assess import assess, parse_daemon_json, read_daemon_json
 from mirrorcheck.rules.daemon_json.oracle import (
     compare_with_dockerd,
+    compare_with_validate,
     dockerd_fatal_line,
     explain_with_reader,
 )
@@ -42,6 +43,88 @@ def test_recorded_dockerd_outcomes_agree_with_the_reader(case):
         result, case["dockerd_20_10_starts"], case["dockerd_20_10_error"]
     )
     assert comparison.agree, comparison.describe()
+
+
+# dockerd --validate as the corpus recorded it per engine (measure_dockerd.py --validate),
+# with the flags it ran with there.
+VALIDATE_FLAGS = ["--bridge=none", "--iptables=false"]
+VALIDATED = [
+    (engine, case) for case in INDEX["cases"] for engine in sorted(case.get("dockerd_validate", {}))
+]
+
+
+@pytest.mark.parametrize(
+    ("engine", "case"), VALIDATED, ids=[f"{e}-{c['id']}" for e, c in VALIDATED]
+)
+def test_recorded_validate_outcomes_agree_with_the_reader(engine, case):
+    options = {**INDEX["default_options"], **case["options"], "dockerd_flags": VALIDATE_FLAGS}
+    options.pop("engine_version")
+    baseline = options.pop("baseline", None)
+    options["allow_keys"] = options.pop("allow_daemon_keys", ())
+    if baseline:
+        options["baseline"] = read_daemon_json(str(CORPUS / baseline), engine)
+    result = assess(read_daemon_json(str(CORPUS / case["file"]), engine), **options)
+    recorded = case["dockerd_validate"][engine]
+    comparison = compare_with_validate(result, recorded["ok"], recorded["said"])
+    assert comparison.agree, comparison.describe()
+
+
+def test_every_case_is_recorded_for_every_validating_engine():
+    engines = set(INDEX["measured_with"]["validate"])
+    assert engines >= {"26.1", "28.5"}
+    missing = [c["id"] for c in INDEX["cases"] if set(c.get("dockerd_validate", {})) != engines]
+    assert not missing, (
+        f"cases without dockerd --validate answers for {sorted(engines)}: {missing}. Fix: run "
+        "tests/corpus/daemon_json/measure_dockerd.py --validate ENGINE=IMAGE for each engine"
+    )
+
+
+def _on(engine: str, text: bytes):
+    return assess(parse_daemon_json(text, path="daemon.json", engine=engine))
+
+
+NO_SCHEME = b'{"registry-mirrors": ["mirror.example.com"]}'
+
+
+def test_validate_before_28_3_does_not_see_a_mirror_dockerd_refuses_at_start():
+    result = _on("26.1", NO_SCHEME)
+    assert not result.dockerd_starts
+    assert result.validate_accepts is True
+    assert result.validate_skips == ("daemon-json/mirror-scheme",)
+    comparison = compare_with_validate(result, True)
+    assert comparison.agree
+    assert "mirrors are validated from 28.3" in comparison.describe()
+
+
+def test_validate_from_28_3_checks_the_mirrors():
+    result = _on("28.5", NO_SCHEME)
+    assert result.validate_accepts is False and result.validate_skips == ()
+    assert compare_with_validate(result, False, "invalid mirror").agree
+    assert not compare_with_validate(result, True).agree
+
+
+def test_validate_does_not_exist_before_23():
+    with pytest.raises(ValueError, match="no --validate"):
+        compare_with_validate(_on("20.10", b"{}"), True)
+
+
+@pytest.mark.parametrize(
+    ("engine", "text", "accepted"),
+    [
+        ("20.10", b'\xef\xbb\xbf{"debug": true}', False),  # 20.10 refuses a BOM
+        ("26.1", b'\xef\xbb\xbf{"debug": true}', True),  # accepted from 23.0
+        ("20.10", b'{"proxies": {"https-proxy": "http://p:3128"}}', False),
+        ("26.1", b'{"proxies": {"https-proxy": "http://p:3128"}}', True),
+        ("24.0", b'{"registry-mirrors": ["https://m.example.com/v2/"]}', False),
+        ("25.0", b'{"registry-mirrors": ["https://m.example.com/v2/"]}', True),
+        ("28.5", b'{"features": {"no-such-feature": true}}', True),  # names are not checked
+        ("28.5", b'{"allow-nondistributable-artifacts": ["r.example.com"]}', True),
+    ],
+)
+def test_what_each_engine_accepts(engine, text, accepted):
+    result = _on(engine, text)
+    assert result.accepted is accepted, [f.render() for f in result.findings]
+    assert result.dockerd_starts is accepted
 
 
 def test_both_refusing_agree_without_a_documented_difference():

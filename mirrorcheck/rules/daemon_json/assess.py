@@ -81,13 +81,21 @@ import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from mirrorcheck.findings import Finding, Severity
 from mirrorcheck.rules.daemon_json.baseline import check_baseline
 from mirrorcheck.rules.daemon_json.catalog import PLACEHOLDER, RULES
 from mirrorcheck.rules.daemon_json.codes import DOCKERD_DIFFERENCES, DockerdDifference
 from mirrorcheck.rules.daemon_json.document import DaemonJson, Issue
-from mirrorcheck.rules.daemon_json.engine import DEFAULT_ENGINE, OLDEST, EngineVersion
+from mirrorcheck.rules.daemon_json.engine import (
+    CONTAINERD_STORE_SINCE,
+    DEFAULT_ENGINE,
+    MIRROR_VALIDATION_FROM,
+    OLDEST,
+    VALIDATE_FROM,
+    EngineVersion,
+)
 from mirrorcheck.rules.daemon_json.expected_mirror import (
     ExpectedMirror,
     missing_mirror,
@@ -96,7 +104,9 @@ from mirrorcheck.rules.daemon_json.expected_mirror import (
 from mirrorcheck.rules.daemon_json.key_rules import check_flag_conflicts, check_keys
 from mirrorcheck.rules.daemon_json.mirrors import MIRROR_PATH_FROM, check_mirrors, effective_mirrors
 from mirrorcheck.rules.daemon_json.reader import STRICT_FROM, parse_daemon_json, read_daemon_json
+from mirrorcheck.rules.hosts_toml.lint import lint_files
 from mirrorcheck.text.json_positions import JsonMember, JsonNode
+from mirrorcheck.versions import CLASSIC
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -127,6 +137,10 @@ class Assessment:
     findings: list[Finding]
     dockerd_starts: bool
     engine: EngineVersion
+    validate_accepts: bool | None = None
+    """What ``dockerd --validate`` answers: True for ``configuration OK``; None before 23.0."""
+    validate_skips: tuple[str, ...] = ()
+    """Codes of refusals ``dockerd --validate`` does not see on this engine (mirrors, < 28.3)."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -164,22 +178,31 @@ def assess(
     """
     expected = ExpectedMirror.parse(mirror_url) if mirror_url else None
     issues = doc.issues
+    unvalidated: list[Issue] = []
     document = doc.document
     if document is not None:
         issues += check_keys(doc, allow_keys)
         issues += check_flag_conflicts(doc, dockerd_flags)
-        issues += check_mirrors(
+        mirror_issues = check_mirrors(
             doc, expected, allow_other_mirrors=allow_other_mirrors, mirror_ips=mirror_ips
         )
+        issues += mirror_issues
+        if doc.engine < MIRROR_VALIDATION_FROM:
+            unvalidated = [i for i in mirror_issues if i.dockerd_refuses]
     elif expected is not None and doc.readable and not any(i.dockerd_refuses for i in issues):
         issues.append(Issue(missing_mirror(doc, expected, None), False))
     if baseline is not None:
         issues.extend(Issue(f, False) for f in check_baseline(baseline, doc))
     issues.sort(key=lambda i: (i.finding.line is None, i.finding.line or 0, i.finding.column or 0))
+    skipped = {id(issue) for issue in unvalidated}
     return Assessment(
         findings=[issue.finding for issue in issues],
         dockerd_starts=doc.readable and not any(issue.dockerd_refuses for issue in issues),
         engine=doc.engine,
+        validate_accepts=None
+        if doc.engine < VALIDATE_FROM
+        else doc.readable and not any(i.dockerd_refuses for i in issues if id(i) not in skipped),
+        validate_skips=tuple(sorted({issue.finding.code for issue in unvalidated})),
     )
 
 
@@ -194,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m mirrorcheck.rules.daemon_json.assess",
         description="Check Docker daemon.json files for a registry-mirror rollout.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="daemon.json files to check")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="daemon.json files to check; a file named hosts.toml is checked as containerd's "
+        "hosts.toml for Docker Hub (does it make dockerd ignore the mirrors?)",
+    )
     parser.add_argument(
         "--mirror-url",
         metavar="URL",
@@ -237,14 +266,16 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(f"--mirror-url: {error}")
     baseline = None
-    unreadable = False
     if args.baseline:
         baseline = read_daemon_json(args.baseline, engine)
         if not baseline.readable:
             print(_one_line(baseline.findings[0]), file=sys.stderr)
             return 2
-    failed = False
-    for path in args.files:
+    # A containerd hosts.toml beside the daemon.json: does it make dockerd ignore the mirrors?
+    hosts_files = [path for path in args.files if PurePath(path).name == "hosts.toml"]
+    status = lint_files(hosts_files, CLASSIC if engine < CONTAINERD_STORE_SINCE else None)
+    failed, unreadable = status == 1, status == 2
+    for path in (path for path in args.files if path not in hosts_files):
         doc = read_daemon_json(path, engine)
         if not doc.readable:
             print(_one_line(doc.findings[0]), file=sys.stderr)

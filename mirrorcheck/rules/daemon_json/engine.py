@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mirrorcheck.versions import SINCE
+
 
 @dataclass(frozen=True, order=True)
 class EngineVersion:
@@ -38,6 +40,17 @@ class EngineVersion:
 
 OLDEST = EngineVersion(20, 10)
 """The oldest engine the key table covers; ``since=OLDEST`` means "20.10 or earlier"."""
+
+CONTAINERD_STORE_SINCE = EngineVersion(24, 0)
+"""The first engine with the containerd image store (Docker Engine 24.0 release notes)."""
+
+VALIDATE_FROM = EngineVersion.parse(SINCE["validate_flag"].version)
+"""The first engine with ``dockerd --validate`` (``mirrorcheck.versions.SINCE``)."""
+
+MIRROR_VALIDATION_FROM = EngineVersion.parse(SINCE["mirror_validation"].version)
+"""From here ``dockerd --validate`` checks ``registry-mirrors`` too (moby#50233, 28.3);
+before, it answers ``configuration OK`` for a mirror dockerd then refuses to start with
+(measured here on 26.1.5: no scheme, userinfo, query, fragment, the guide's placeholder)."""
 
 DEFAULT_ENGINE = EngineVersion(20, 10)
 """The engine of the lab nodes (Debian bookworm's docker.io)."""

@@ -10,11 +10,15 @@ on a fork's key it was told to allow).
 Usage::
 
     from mirrorcheck.rules.daemon_json.assess import assess, parse_daemon_json
-    from mirrorcheck.rules.daemon_json.oracle import compare_with_dockerd, explain_with_reader
+    from mirrorcheck.rules.daemon_json.oracle import (
+        compare_with_dockerd, compare_with_validate, explain_with_reader
+    )
 
     result = assess(parse_daemon_json(data, path="daemon.json"))
     comparison = compare_with_dockerd(result, dockerd_started=False, dockerd_said="...")
     comparison.agree            # False means the reader or its table of differences is wrong
+    # 23.0 and later: `dockerd --validate --config-file F` answered "configuration OK"?
+    compare_with_validate(assess(parse_daemon_json(data, engine="28.5")), validate_ok=True)
     print(comparison.describe())
 
     # why a node never came up, in the reader's words (file:line:column, caret, fix)
@@ -67,6 +71,8 @@ class OracleComparison:
     dockerd_said: str = ""
     documented: tuple[DockerdDifference, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    judge: str = "dockerd"
+    """``dockerd`` (a daemon started with the file) or ``dockerd --validate``."""
 
     @property
     def agree(self) -> bool:
@@ -87,11 +93,19 @@ class OracleComparison:
     def describe(self) -> str:
         """A few lines for a report: both verdicts, the documented differences, the problems."""
         engine = self.assessment.engine
-        predicted = "start" if self.assessment.dockerd_starts else "refuse"
+        if self.judge == "dockerd":
+            predicted = "start" if self.assessment.dockerd_starts else "refuse"
+        else:
+            predicted = "accept" if self.assessment.validate_accepts else "refuse"
         lines = [
-            f"reader: {self.reader_verdict} (predicts dockerd {engine} will {predicted})",
-            f"dockerd {engine}: {self.dockerd_verdict}",
+            f"reader: {self.reader_verdict} (predicts {self.judge} {engine} will {predicted})",
+            f"{self.judge} {engine}: {self.dockerd_verdict}",
         ]
+        if self.assessment.validate_skips and self.judge != "dockerd":
+            lines.append(
+                f"not checked by {self.judge} {engine} (mirrors are validated from 28.3): "
+                + ", ".join(self.assessment.validate_skips)
+            )
         lines += [
             f"documented difference [{d.code}]: dockerd {d.dockerd}; the reader {d.reader}"
             for d in self.documented
@@ -107,34 +121,70 @@ def compare_with_dockerd(
 
     ``dockerd_said``: dockerd's fatal log line when it refused, for the report.
     """
+    return _compare(assessment, assessment.dockerd_starts, dockerd_started, dockerd_said)
+
+
+def compare_with_validate(
+    assessment: Assessment, validate_ok: bool, dockerd_said: str = ""
+) -> OracleComparison:
+    """Hold the reader's ``assessment`` against ``dockerd --validate --config-file`` (23.0+).
+
+    ``validate_ok``: it answered ``configuration OK`` (exit 0). Before 28.3
+    ``--validate`` does not check ``registry-mirrors``
+    (``Assessment.validate_skips``): a mirror dockerd refuses at start passes
+    it, and that is no disagreement. Raises ValueError for an engine without
+    ``--validate``.
+    """
+    if assessment.validate_accepts is None:
+        raise ValueError(f"dockerd {assessment.engine} has no --validate (it came with 23.0)")
+    return _compare(
+        assessment,
+        assessment.validate_accepts,
+        validate_ok,
+        dockerd_said,
+        excused=assessment.validate_skips,
+        judge="dockerd --validate",
+    )
+
+
+def _compare(
+    assessment: Assessment,
+    predicted: bool,
+    started: bool,
+    said: str,
+    excused: Sequence[str] = (),
+    judge: str = "dockerd",
+) -> OracleComparison:
     engine = assessment.engine
+    verbs = ("accept", "accepted", "refuse", "refused")
+    if judge == "dockerd":
+        verbs = ("start", "started", "refuse to start", "refused")
     problems: list[str] = []
     documented: list[DockerdDifference] = []
-    if assessment.dockerd_starts is not dockerd_started:
+    if predicted is not started:
         problems.append(
-            f"the reader predicted dockerd {engine} would "
-            f"{'start' if assessment.dockerd_starts else 'refuse to start'}; it "
-            f"{'started' if dockerd_started else 'refused'}"
-            + (f" ({dockerd_said})" if dockerd_said and not dockerd_started else "")
+            f"the reader predicted {judge} {engine} would {verbs[0] if predicted else verbs[2]}; "
+            f"it {verbs[1] if started else verbs[3]}"
+            + (f" ({said})" if said and not started else "")
         )
-    error_codes = sorted({f.code for f in assessment.errors})
-    if error_codes and dockerd_started:
+    error_codes = sorted({f.code for f in assessment.errors} - set(excused))
+    if error_codes and started:
         documented = _documented(error_codes, engine, dockerd_starts=True)
         unexplained = [c for c in error_codes if c not in {d.code for d in documented}]
         if unexplained:
             problems.append(
-                f"the reader refuses for {', '.join(unexplained)}, which dockerd {engine} "
+                f"the reader refuses for {', '.join(unexplained)}, which {judge} {engine} "
                 "accepts, and DOCKERD_DIFFERENCES does not document that"
             )
-    elif not error_codes and not dockerd_started:
+    elif not assessment.errors and not started:
         documented = _documented(sorted(set(assessment.codes)), engine, dockerd_starts=False)
         if not documented:
             problems.append(
-                f"the reader accepts a file dockerd {engine} refuses, and none of its findings "
+                f"the reader accepts a file {judge} {engine} refuses, and none of its findings "
                 "is a difference DOCKERD_DIFFERENCES documents"
             )
     return OracleComparison(
-        assessment, dockerd_started, dockerd_said, tuple(documented), tuple(problems)
+        assessment, started, said, tuple(documented), tuple(problems), judge=judge
     )
 
 

@@ -13,6 +13,17 @@ Usage (as root, on a machine with Docker Engine 20.10 installed)::
 
     python tests/corpus/daemon_json/measure_dockerd.py [--dockerd /usr/sbin/dockerd]
 
+Engines with ``dockerd --validate`` (23.0 and later) are measured without
+starting a daemon or being root: every file goes through ``dockerd --validate
+--config-file FILE --bridge=none --iptables=false`` in one throwaway container
+of that engine's node image (labelled, removed after), and the answers land in
+``dockerd_validate[<engine>]`` (``ok``: exit 0, ``said``: dockerd's last line)::
+
+    .venv/bin/python tests/corpus/daemon_json/measure_dockerd.py \
+        --validate 26.1=mirrorcheck/node:<tag> --validate 28.5=mirrorcheck/node:<tag>
+
+(``mirrorcheck images build`` prints the node image of each engine.)
+
 The files must not set any key given as a flag below: dockerd refuses a key
 set both ways (the flag-conflict case does it on purpose).
 """
@@ -20,6 +31,7 @@ set both ways (the flag-conflict case does it on purpose).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -28,6 +40,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -122,10 +135,91 @@ def start_dockerd(dockerd: str, config: Path, timeout: float = 10.0) -> dict:
     return result
 
 
+VALIDATE_FLAGS = ["--bridge=none", "--iptables=false"]
+# One line per file: name, exit code, dockerd's last line (its verdict).
+VALIDATE_SCRIPT = (
+    'for f in /corpus/*.json; do out=$(dockerd --validate --config-file "$f" '
+    + " ".join(VALIDATE_FLAGS)
+    + ' 2>&1); rc=$?; printf "%s\\t%s\\t%s\\n" "$(basename "$f")" "$rc" '
+    '"$(printf "%s" "$out" | tail -n 1)"; done'
+)
+VALIDATE_SECONDS = 120  # the container's life: all files of one engine take about 10 s
+
+
+def validate_in_image(
+    client, image: str, files: list[str], labels: dict[str, str], name: str
+) -> tuple[str, dict[str, dict]]:
+    """``dockerd --validate`` on each of ``files`` (in this directory), in one ``image`` container.
+
+    Returns dockerd's ``--version`` line and ``{file: {"ok": bool, "said": str}}``
+    (``said``: the last line of a refusal, the file's path shown as FILE). The
+    container (``name``, ``labels``, no network) is removed whatever happens;
+    it stops by itself after VALIDATE_SECONDS. AssertionError when the loop fails.
+    """
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for file in files:
+            archive.add(HERE / file, arcname=f"corpus/{file}")
+    container = client.containers.create(
+        image,
+        entrypoint=["sleep", str(VALIDATE_SECONDS)],
+        labels=labels,
+        name=name,
+        network_disabled=True,
+    )
+    try:
+        container.start()
+        container.put_archive("/", buffer.getvalue())
+        version = container.exec_run(["dockerd", "--version"]).output.decode().strip()
+        code, output = container.exec_run(["sh", "-c", VALIDATE_SCRIPT])
+        assert code == 0, f"the --validate loop in {image} failed: {output.decode()[-300:]}"
+    finally:
+        container.remove(force=True, v=True)
+    answers = {}
+    for line in output.decode().splitlines():
+        file, status, said = line.split("\t", 2)
+        ok = status == "0"
+        answers[file] = {"ok": ok, "said": "" if ok else said.replace(f"/corpus/{file}", "FILE")}
+    return version, answers
+
+
+def measure_validate(pairs: list[str]) -> int:
+    """``--validate ENGINE=IMAGE``...: record each engine's answers into cases.json."""
+    import docker  # only this mode needs the Docker SDK
+
+    client = docker.from_env()
+    index = json.loads(CASES.read_text())
+    files = sorted({case["file"] for case in index["cases"]})
+    for pair in pairs:
+        engine, _, image = pair.partition("=")
+        version, answers = validate_in_image(
+            client,
+            image,
+            files,
+            {"mirrorcheck.measure": "daemon-json-corpus"},
+            f"mirrorcheck-measure-validate-{os.getpid()}",
+        )
+        for case in index["cases"]:
+            case.setdefault("dockerd_validate", {})[engine] = answers[case["file"]]
+        index["measured_with"].setdefault("validate", {})[engine] = version
+        print(f"{engine}: {version}: {sum(not a['ok'] for a in answers.values())} refused")
+    CASES.write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dockerd", default="/usr/sbin/dockerd")
+    parser.add_argument(
+        "--validate",
+        action="append",
+        default=[],
+        metavar="ENGINE=IMAGE",
+        help="measure dockerd --validate of that engine's node image instead (23.0 and later)",
+    )
     args = parser.parse_args(argv)
+    if args.validate:
+        return measure_validate(args.validate)
     version = subprocess.run(
         [args.dockerd, "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
