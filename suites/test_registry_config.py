@@ -4,8 +4,10 @@ The lab rewrites ``proxy.remoteurl`` to its upstream, so only this lint can
 catch a mistyped Docker Hub URL; it also calls out what distribution silently
 ignores (unknown keys, ``remoteUrl``, ``proxy.ttl`` on 2.8) and storage that
 would not survive a restart. With a stack file the two are judged together:
-the config against the version of the stack's image, the stack against the
-config's storage and ports.
+the config against the version of the stack's image with the service's
+``REGISTRY_*`` environment applied over it (as distribution does; a name it
+would drop is a finding at its line), the stack against that config's
+storage and ports.
 """
 
 from __future__ import annotations

@@ -19,9 +19,11 @@ CONCURRENT_COLD_PULLS = "concurrent-cold-pulls"
 SINGLE_FETCH_ACROSS_NODES = "single-fetch-across-nodes"
 MIRROR_RESTART_UPSTREAM_DOWN = "mirror-restart-upstream-down"
 MIRROR_COUNTERS = "mirror-counters"
+UPSTREAM_ERROR_STATUS = "upstream-error-status"
 
 CHECK_IDS = frozenset(
     {
+        UPSTREAM_ERROR_STATUS,
         COLD_PULL_COST,
         CONCURRENT_COLD_PULLS,
         SINGLE_FETCH_ACROSS_NODES,
@@ -36,6 +38,9 @@ UPSTREAM = "distribution/distribution"
 # "avoid redundant blob fetching" (17952924f, PR #3569) and "Fix proxy
 # statistics" (bf933f546, PR #4045) are both first tagged in v3.0.0-alpha.1.
 V3 = "3.0.0-alpha.1"
+# "pass thru upstream error code" (652f98177, PR #4917) is on main after v3.1.1
+# and in no tag up to v3.1.1: the first release after 3.1.1 is the first without it.
+AFTER_3_1_1 = "3.1.2"
 
 
 # --------------------------------------------------------------------------- limitations
@@ -109,7 +114,8 @@ LIMITATIONS: tuple[Limitation, ...] = (
         source=(
             f"{UPSTREAM} registry/proxy/proxyauth.go getAuthURLs, called from "
             "configureAuth in NewRegistryPullThroughCache (v2.8.2, v3.0.0, v3.1.x); "
-            "registry/handlers/app.go panics on its error"
+            "registry/handlers/app.go panics on its error (still so on main after "
+            "v3.1.1); distribution#4038, open"
         ),
         fix=(
             "give the service a restart policy that keeps retrying (swarm deploy."
@@ -120,6 +126,26 @@ LIMITATIONS: tuple[Limitation, ...] = (
             "measured on 2.8.2 (exit 2, 'panic: Get \"http://upstream:5000/v2/\"'); "
             "3.x from the source only, not measured"
         ),
+    ),
+    Limitation(
+        id="upstream-errors-as-500",
+        versions=version_range(until=AFTER_3_1_1),
+        behaviour=(
+            "an upstream 401, 403 or 429 (Docker Hub's rate limit) reaches the client as "
+            "500 'unknown error' ('error parsing HTTP 429 response body'): nodes cannot "
+            "tell a rate limit or a refused credential from a broken mirror"
+        ),
+        checks=frozenset({UPSTREAM_ERROR_STATUS}),
+        source=(
+            f"{UPSTREAM} issue #3270 (proxy returns 500 on upstream 429, since 2020); fixed "
+            "by 652f98177 'pass thru upstream error code' (PR #4917, registry/handlers/"
+            "helpers.go), merged after v3.1.1 and in no release up to v3.1.1"
+        ),
+        fix=(
+            "read the mirror's log for 'error parsing HTTP 429 response body' when nodes "
+            "see 500s; give proxy.username/password to raise Docker Hub's limit"
+        ),
+        evidence="source reading; not measured here",
     ),
     Limitation(
         id="blob-counters-wrong",

@@ -40,6 +40,7 @@ from mirrorcheck.rules.known_limitations import (
     MIRROR_RESTART_UPSTREAM_DOWN,
     PULL_COSTS,
     SINGLE_FETCH_ACROSS_NODES,
+    UPSTREAM_ERROR_STATUS,
     Limitation,
     PullCost,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "MIRROR_COUNTERS",
     "MIRROR_RESTART_UPSTREAM_DOWN",
     "SINGLE_FETCH_ACROSS_NODES",
+    "UPSTREAM_ERROR_STATUS",
     "Limitation",
     "PullCost",
     "RegistryVersion",

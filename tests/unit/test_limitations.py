@@ -141,6 +141,29 @@ def test_start_up_panic_weakens_restart_checks_on_2_8_and_3_x():
         assert found == {"panic-at-start-upstream-unreachable"}, version
 
 
+@pytest.mark.parametrize(
+    ("version", "affected"),
+    [("2.8.3", True), ("3.0.0", True), ("3.1.0", True), ("3.1.1", True), ("3.1.2", False)],
+)
+def test_upstream_errors_reach_clients_as_500_until_after_3_1_1(version, affected):
+    found = ids(limitations_for(version, "upstream-error-status"))
+    assert found == ({"upstream-errors-as-500"} if affected else set()), version
+
+
+def test_the_start_up_panic_is_still_open_on_3_1_1():
+    assert ids(limitations_for("3.1.1", "mirror-restart-upstream-down")) == {
+        "panic-at-start-upstream-unreachable"
+    }
+
+
+@pytest.mark.parametrize(
+    ("version", "fetches"), [("2.8.2", True), ("2.8.3", True), ("3.0.0", False), ("3.1.1", False)]
+)
+def test_the_double_blob_fetch_is_a_2_8_limitation_only(version, fetches):
+    found = "double-blob-fetch" in ids(limitations_for(version, "cold-pull-cost"))
+    assert found is fetches
+
+
 def test_wrong_blob_counters_weaken_counter_checks_on_2_8_only():
     assert "blob-counters-wrong" in ids(limitations_for("2.8.2", "mirror-counters"))
     assert limitations_for("3.0.0", "mirror-counters") == []

@@ -99,7 +99,11 @@ CORPUS_CASES = [
     ("version-missing.yml", "2.8.2", "registry-config/version-missing", None, None),
     ("v3-ttl-in-days.yml", "3.0.0", "registry-config/proxy-ttl-invalid", 23, 8),
     ("v3-ttl-bare-number.yml", "3.0.0", "registry-config/proxy-ttl-invalid", 23, 8),
-]
+    ("v3-cachewritetimeout-bare-number.yml", "3.1.1",
+     "registry-config/proxy-cachewritetimeout-invalid", 24, 22),
+    ("v3-cachewritetimeout-bare-number.yml", "3.0.0", "registry-config/key-not-in-version", 24, 3),
+    ("v3-swift-removed.yml", "3.0.0", "registry-config/storage-unknown-key", 8, 3),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -658,3 +662,61 @@ def test_both_loaders_stop_deep_nesting_with_a_finding(loader):
     [finding] = lint_config_text("version: 0.1\nstorage: " + "[" * 3000 + "\n")
     assert finding.code == "registry-config/yaml-syntax"
     assert finding.line == 2
+
+
+# --------------------------------------------------------------------------- registry 3.x
+
+
+def test_a_3_1_config_with_ttl_0_cachewritetimeout_and_redis_addrs_passes_on_3_1():
+    findings = lint_config_file(CORPUS / "v3-1-full.yml", registry_version="3.1.1")
+    assert [(f.code, f.line) for f in findings] == [
+        ("registry-config/debug-addr-missing", 12),
+        ("registry-config/proxy-ttl-disabled", 23),
+    ]
+
+
+def test_3_1_keys_on_3_0_are_named_as_keys_of_another_version():
+    findings = errors(lint_config_file(CORPUS / "v3-1-full.yml", registry_version="3.0.0"))
+    assert [(f.code, f.key) for f in findings] == [
+        ("registry-config/key-not-in-version", "proxy.cachewritetimeout")
+    ]
+
+
+def test_redis_addrs_is_a_3_x_key_and_addr_a_2_8_key():
+    findings = errors(lint_config_file(CORPUS / "v3-1-full.yml", registry_version="2.8.2"))
+    assert [(f.code, f.key) for f in findings] == [
+        ("registry-config/proxy-ttl-unsupported", "proxy.ttl"),
+        ("registry-config/key-not-in-version", "proxy.cachewritetimeout"),
+        ("registry-config/key-not-in-version", "redis.addrs"),
+    ]
+
+
+def test_a_storage_driver_removed_in_3_0_is_named_as_removed():
+    [finding] = errors(lint_config_file(CORPUS / "v3-swift-removed.yml", registry_version="3.1.1"))
+    assert finding.message == (
+        "storage.swift: distribution 3.1 has no 'swift' (it exists in distribution 2.8, "
+        "removed since); distribution takes it for a storage driver name and refuses to start"
+    )
+    assert finding.fix == (
+        "move the data to a driver distribution 3.1 has "
+        "(azure, filesystem, gcs, inmemory, s3, s3aws), or run the version that has it"
+    )
+    on_2_8 = errors(lint_config_file(CORPUS / "v3-swift-removed.yml", registry_version="2.8.3"))
+    assert [f.code for f in on_2_8] == ["registry-config/proxy-ttl-unsupported"]
+
+
+def test_a_credential_helper_next_to_a_password_is_a_warning_without_the_password():
+    findings = lint_config_file(CORPUS / "v3-exec-and-password.yml", registry_version="3.1.1")
+    assert [(f.code, f.severity, f.line, f.column) for f in findings] == [
+        ("registry-config/debug-addr-missing", Severity.INFO, 12, 1),
+        ("registry-config/proxy-exec-ignores-credentials", Severity.WARNING, 25, 3),
+    ]
+    assert all("not-used-here" not in f.render() for f in findings)
+
+
+def test_a_zero_cache_write_timeout_is_the_default_and_passes():
+    text = (CORPUS / "v3-cachewritetimeout-bare-number.yml").read_text()
+    findings = lint_config_text(
+        text.replace("cachewritetimeout: 5", "cachewritetimeout: 0"), registry_version="3.1.1"
+    )
+    assert errors(findings) == []

@@ -111,6 +111,18 @@ PROXY_TTL_DISABLED = _config(
     "proxy.ttl is zero: expiry is off and the cache only grows",
     "set a duration (default 168h) unless the disk holds every image ever pulled",
 )
+PROXY_CACHEWRITETIMEOUT_INVALID = _config(
+    "proxy-cachewritetimeout-invalid",
+    E,
+    "proxy.cachewritetimeout is not a Go duration with a unit",
+    "write a duration with a unit (default 5m), e.g. 'cachewritetimeout: 10m'",
+)
+PROXY_EXEC_IGNORES_CREDENTIALS = _config(
+    "proxy-exec-ignores-credentials",
+    W,
+    "proxy.exec is set, so proxy.username and proxy.password are ignored",
+    "keep one way to log in upstream: remove username/password, or remove exec",
+)
 REMOTEURL_NOT_HTTPS = _config(
     "remoteurl-not-https",
     E,
@@ -261,9 +273,27 @@ PLACEHOLDER = _stack(
 )
 ENV_OVERRIDE = _stack(
     "env-override",
+    I,
+    "a REGISTRY_* environment variable sets a config key over the file",
+    "nothing to fix: the lint judges the config with the environment applied",
+)
+ENV_IGNORED = _stack(
+    "env-ignored",
+    E,
+    "a REGISTRY_* variable that distribution maps to no config key: it is dropped",
+    "write REGISTRY_ then the config keys in upper case joined by _ (REGISTRY_PROXY_REMOTEURL)",
+)
+ENV_BREAKS_START = _stack(
+    "env-breaks-start",
+    E,
+    "a REGISTRY_* variable that makes the registry refuse to start",
+    "name an existing driver, a list index in range, and give a YAML value",
+)
+CONFIG_FOLDER_UNSEEN = _stack(
+    "config-folder-unseen",
     W,
-    "a REGISTRY_* environment variable overrides the config file",
-    "keep mirror settings in config.yml, or lint with the environment in mind",
+    "a config folder is mounted, but the lint cannot read the config.yml in it",
+    "give the config file itself (--registry-config), or mount a host folder the lint can read",
 )
 RESTART_GIVES_UP = _stack(
     "restart-gives-up",
@@ -289,6 +319,8 @@ RULES = rule_table(
     PROXY_TTL_UNSUPPORTED,
     PROXY_TTL_INVALID,
     PROXY_TTL_DISABLED,
+    PROXY_CACHEWRITETIMEOUT_INVALID,
+    PROXY_EXEC_IGNORES_CREDENTIALS,
     REMOTEURL_NOT_HTTPS,
     REMOTEURL_NOT_DOCKER_HUB,
     REMOTEURL_PATH,
@@ -315,5 +347,8 @@ RULES = rule_table(
     TRAEFIK_PORT_MISMATCH,
     PLACEHOLDER,
     ENV_OVERRIDE,
+    ENV_IGNORED,
+    ENV_BREAKS_START,
+    CONFIG_FOLDER_UNSEEN,
     RESTART_GIVES_UP,
 )

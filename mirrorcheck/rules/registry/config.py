@@ -21,7 +21,7 @@ Usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,8 @@ class RegistryConfig:
     """
 
     doc: YamlDocument
+    # Nodes set by a REGISTRY_* variable (id(node) -> its EnvSetting): they point at the stack.
+    origins: dict[int, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -84,7 +86,19 @@ class RegistryConfig:
         return self.doc.where(self.node(key))
 
     def at(self, node: Node | None) -> dict[str, Any]:
-        """``path``, ``line``, ``column`` and ``excerpt`` of a node, as ``Rule.finding`` takes."""
+        """``path``, ``line``, ``column`` and ``excerpt`` of a node, as ``Rule.finding`` takes.
+
+        A value set by the environment is placed at its variable in the stack
+        file, with the variable's name (never its value) as the excerpt.
+        """
+        origin = self.origins.get(id(node)) if node is not None else None
+        if origin is not None:
+            return {
+                "path": origin.path,
+                "line": origin.line,
+                "column": origin.column,
+                "excerpt": origin.name,
+            }
         line, column = position(node) if node is not None else (None, None)
         excerpt = self.doc.line_text(line, column).rstrip() if line else ""
         return {"path": self.path, "line": line, "column": column, "excerpt": excerpt}

@@ -44,6 +44,7 @@ from mirrorcheck.rules.registry.schema import (
     Spec,
     lookup,
     other_schemas,
+    unwrap,
 )
 from mirrorcheck.text.yaml_source import (
     Entry,
@@ -194,6 +195,15 @@ def _unknown_key(
         for other in other_schemas(row)
         if lookup(other.keys, _schema_path((*path, entry.key))) is not None
     ]
+    if elsewhere and plugin:
+        return rule.finding(
+            f"{key}: {row.name} has no {entry.key!r} (it exists in {' and '.join(elsewhere)}, "
+            f"removed since); {consequence}",
+            fix=f"move the data to a driver {row.name} has "
+            f"({', '.join(sorted(_drivers(row, path)))}), or run the version that has it",
+            key=key,
+            **at,
+        )
     if elsewhere and not plugin:
         return KEY_NOT_IN_VERSION.finding(
             f"{key} exists in {' and '.join(elsewhere)} but not in {row.name}, "
@@ -216,6 +226,13 @@ def _unknown_key(
     else:
         fix = f"remove it; {parent} knows: {', '.join(sorted(spec)) or 'no keys'}"
     return rule.finding(f"{key} is not a key of {parent}; {consequence}", fix=fix, key=key, **at)
+
+
+def _drivers(row: SchemaRow, path: tuple[str, ...]) -> list[str]:
+    """The plug-in names a section knows in this version (storage sections left out)."""
+    spec = unwrap(lookup(row.keys, path) or {})
+    names = spec if isinstance(spec, dict) else {}
+    return [name for name in names if name not in row.storage_sections]
 
 
 def _schema_path(path: tuple[str, ...]) -> tuple[str, ...]:

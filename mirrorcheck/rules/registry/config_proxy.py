@@ -22,6 +22,8 @@ from yaml.nodes import Node, ScalarNode
 
 from mirrorcheck.findings import Finding, Severity
 from mirrorcheck.rules.registry.catalog import (
+    PROXY_CACHEWRITETIMEOUT_INVALID,
+    PROXY_EXEC_IGNORES_CREDENTIALS,
     PROXY_MISSING,
     PROXY_TTL_DISABLED,
     PROXY_TTL_INVALID,
@@ -60,7 +62,7 @@ KEY = "proxy.remoteurl"
 def check_proxy(
     config: RegistryConfig, row: SchemaRow, expected: str, *, remoteurl_case_reported: bool = False
 ) -> list[Finding]:
-    """Findings on ``proxy.remoteurl`` (against ``expected``) and ``proxy.ttl``.
+    """Findings on ``proxy.remoteurl`` (against ``expected``) and the 3.x proxy keys.
 
     ``remoteurl_case_reported``: a ``remoteUrl``-style key was already named,
     which says all a missing ``remoteurl`` would.
@@ -87,7 +89,68 @@ def check_proxy(
     ttl = entry_for(proxy.value, "ttl") if proxy else None
     if ttl is not None and "ttl" in row.keys["proxy"]:
         findings += _check_ttl(config, ttl)
+    timeout = entry_for(proxy.value, "cachewritetimeout") if proxy else None
+    if timeout is not None and "cachewritetimeout" in row.keys["proxy"]:
+        findings += _check_cache_write_timeout(config, timeout)
+    if proxy is not None and "exec" in row.keys["proxy"]:
+        findings += _check_exec(config, proxy)
     return findings
+
+
+def _check_cache_write_timeout(config: RegistryConfig, timeout: Entry) -> list[Finding]:
+    """3.1's ``proxy.cachewritetimeout``: zero or less means the default 5m.
+
+    Source: distribution v3.1.1 registry/proxy/proxyregistry.go (default
+    5 * time.Minute, used when the value is not above zero) and
+    proxyblobstore.go (the timeout bounds each blob's write to storage).
+    """
+    key = "proxy.cachewritetimeout"
+    text = scalar_text(timeout.value)
+    if text is None:
+        return []
+    at = config.at(timeout.value)
+    if timeout.value.tag != STR_TAG and text.lstrip("+").isdigit() and int(text) > 0:
+        return [
+            PROXY_CACHEWRITETIMEOUT_INVALID.finding(
+                f"{key} is the bare number {text}: a Go duration without a unit counts "
+                "nanoseconds, so every write to the cache times out and nothing is stored",
+                fix="write a duration with a unit, e.g. 'cachewritetimeout: 5m'",
+                key=key,
+                **at,
+            )
+        ]
+    if not GO_DURATION.match(text.strip()):
+        return [
+            PROXY_CACHEWRITETIMEOUT_INVALID.finding(
+                f"{key} {text!r} is not a Go duration: {CONSEQUENCE}",
+                fix="use h, m or s units, e.g. 'cachewritetimeout: 5m'",
+                key=key,
+                **at,
+            )
+        ]
+    return []
+
+
+def _check_exec(config: RegistryConfig, proxy: Entry) -> list[Finding]:
+    """3.x: a credential helper wins over ``username``/``password`` (v3.1.1 proxyregistry.go)."""
+    exec_entry = entry_for(proxy.value, "exec")
+    if exec_entry is None or is_null(exec_entry.value):
+        return []
+    given = [
+        name
+        for name in ("username", "password")
+        if (entry := entry_for(proxy.value, name)) and scalar_text(entry.value)
+    ]
+    if not given:
+        return []
+    return [
+        PROXY_EXEC_IGNORES_CREDENTIALS.finding(
+            f"proxy.exec runs a credential helper, so proxy.{' and proxy.'.join(given)} "
+            "are ignored: the registry logs in with what the helper returns",
+            key="proxy.exec",
+            **config.at(exec_entry.key_node),
+        )
+    ]
 
 
 def _check_remoteurl(config: RegistryConfig, remote: Entry, expected_url: str) -> list[Finding]:

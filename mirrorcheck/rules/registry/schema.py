@@ -381,6 +381,10 @@ CONFIG_PATHS: tuple[ConfigPathRow, ...] = (
 )
 
 
+# The folders of those files: a folder mounted there is read as its config.yml.
+CONFIG_FOLDERS: tuple[str, ...] = tuple(row.path.rsplit("/", 1)[0] for row in CONFIG_PATHS)
+
+
 def config_path_for(version: RegistryVersion | None) -> str:
     """The config file the official image reads; ``None`` reads as ``registry:2``."""
     if version is None:

@@ -15,14 +15,15 @@ Usage::
     stack.version                                # RegistryVersion(2, 0, 0)
     stack.publishes(5000)                        # True
     stack.host_path_for("/var/lib/registry")     # "/var/data/registry/registry-mirror-data"
-    stack.config_mount.source                    # the host file mounted as config.yml
+    stack.config_mount.source                    # the host file (or folder) mounted for the config
+    stack.config_source                          # the host config.yml the registry reads, if any
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -37,7 +38,12 @@ from mirrorcheck.rules.registry.compose import (
     tmpfs_mounts,
     volume_mounts,
 )
-from mirrorcheck.rules.registry.schema import CONFIG_PATHS, DEFAULT_ROOTDIRECTORY, config_path_for
+from mirrorcheck.rules.registry.schema import (
+    CONFIG_FOLDERS,
+    CONFIG_PATHS,
+    DEFAULT_ROOTDIRECTORY,
+    config_path_for,
+)
 from mirrorcheck.rules.traefik.labels import Label
 from mirrorcheck.text.yaml_source import (
     YamlDocument,
@@ -104,12 +110,35 @@ class StackInfo:
 
     @property
     def config_mount(self) -> Mount | None:
-        """The mount of the registry's config file, at whichever path it was put."""
+        """The mount of the registry's config file or its folder, at whichever path it was put."""
         expected = config_path_for(self.version)
-        known = {row.path for row in CONFIG_PATHS}
-        exact = [m for m in self.mounts if m.target == expected]
-        other = [m for m in self.mounts if m.target in known or m.target.endswith("config.yml")]
+        known = {row.path for row in CONFIG_PATHS} | set(CONFIG_FOLDERS)
+        exact = [m for m in self.mounts if config_target(m) == expected]
+        other = [
+            m
+            for m in self.mounts
+            if m.target.rstrip("/") in known or m.target.endswith("config.yml")
+        ]
         return (exact or other or [None])[0]
+
+    @property
+    def config_source(self) -> str | None:
+        """The host file the registry reads as its config; ``None`` when the stack names none.
+
+        A folder mounted at the config folder (``/etc/docker/registry``,
+        ``/etc/distribution``) is read as that folder's ``config.yml``; a
+        relative path is taken from the stack file's folder, as
+        ``docker stack deploy`` does. A named volume has no host file here.
+        """
+        mount = self.config_mount
+        if mount is None or mount.kind not in ("bind", "config") or not mount.source:
+            return None
+        source = mount.source
+        if mount.target.rstrip("/") in CONFIG_FOLDERS:
+            source = source.rstrip("/") + "/config.yml"
+        if not PurePosixPath(source).is_absolute():
+            source = str(Path(self.path).parent / source)
+        return source
 
     @property
     def data_mount(self) -> Mount | None:
@@ -117,6 +146,12 @@ class StackInfo:
 
     def where(self, name: str) -> tuple[int | None, int | None]:
         return self.places.get(name, (None, None))
+
+
+def config_target(mount: Mount) -> str:
+    """The config file a mount puts in the container: a folder's ``config.yml``, else the target."""
+    target = mount.target.rstrip("/")
+    return f"{target}/config.yml" if target in CONFIG_FOLDERS else mount.target
 
 
 def split_image(image: str) -> tuple[str, str]:

@@ -5,6 +5,9 @@ makes: the image, where the config is mounted, whether the cache survives a
 redeploy, what is published around the TLS proxy, labels, environment and the
 restart policy. With the registry's config it also knows the storage
 rootdirectory and the ports; without it, distribution's defaults stand in.
+Either way the service's ``REGISTRY_*`` environment is applied over it as
+distribution does (:mod:`~mirrorcheck.rules.registry.environment`), and a
+variable distribution drops or refuses is a finding at its line.
 
 Usage::
 
@@ -37,14 +40,29 @@ from mirrorcheck.rules.registry.catalog import (
     STORAGE_READ_ONLY,
     TRAEFIK_PORT_MISMATCH,
 )
-from mirrorcheck.rules.registry.config import DEFAULT_PORT, RegistryConfig
+from mirrorcheck.rules.registry.config import DEFAULT_PORT, RegistryConfig, load_config
+from mirrorcheck.rules.registry.environment import (
+    effective_config,
+    environment_findings,
+    resolve,
+    settings_of,
+)
 from mirrorcheck.rules.registry.schema import DEFAULT_ROOTDIRECTORY, config_path_for
-from mirrorcheck.rules.registry.stack import StackInfo
+from mirrorcheck.rules.registry.stack import StackInfo, config_target
 
 PLACEHOLDER_TEXT = re.compile(r"<[^<>\n]+>")
 TRAEFIK_PORT_LABEL = re.compile(r"^traefik(\.http\.services\.[^.]+\.loadbalancer\.server)?\.port$")
 
 Place = tuple[int | None, int | None]
+# What the stack is judged against without a config: the keys of the image's own
+# config.yml that the stack checks read (distribution's cmd/registry/config-example.yml).
+IMAGE_DEFAULT_CONFIG = f"""version: 0.1
+storage:
+  filesystem:
+    rootdirectory: {DEFAULT_ROOTDIRECTORY}
+http:
+  addr: :{DEFAULT_PORT}
+"""
 
 
 def lint_stack(
@@ -59,12 +77,18 @@ def lint_stack(
     config-path check is skipped when neither names one (a custom image).
     """
     version = parse_version(registry_version) or stack.version
+    # distribution applies the service's REGISTRY_* environment over the file (or the image's).
+    config = effective_config(
+        config or load_config(IMAGE_DEFAULT_CONFIG, "the image's config"),
+        settings_of(stack),
+        version,
+    )
     findings = (
         _check_image(stack)
         + _check_config_mount(stack, version)
         + _check_storage(stack, config)
         + _check_ports(stack, config)
-        + _check_labels_and_environment(stack, config)
+        + _check_labels_and_environment(stack, config, version)
         + _check_restart(stack)
     )
     return sorted(findings, key=lambda f: (f.line or 0, f.column or 0))
@@ -112,14 +136,15 @@ def _check_config_mount(stack: StackInfo, version: RegistryVersion | None) -> li
     if version is None:
         return []
     expected = config_path_for(version)
-    if mount.target == expected:
+    if config_target(mount) == expected:
         return []
     return [
         STACK_CONFIG_PATH.finding(
-            f"the config is mounted at {mount.target} but registry:{version.major} "
+            f"the config is mounted at {config_target(mount)} but registry:{version.major} "
             f"(distribution {version}) reads {expected}: the image's built-in config runs "
             "instead, a plain registry without proxy, NOT a mirror",
-            fix=f"mount {mount.source or 'the config'} at {expected}",
+            fix=f"mount {mount.source or 'the config'} at "
+            + (expected.rsplit("/", 1)[0] if config_target(mount) != mount.target else expected),
             key="volumes",
             **_at(stack, (mount.line, mount.column)),
         )
@@ -218,7 +243,9 @@ def _check_ports(stack: StackInfo, config: RegistryConfig | None) -> list[Findin
     return findings
 
 
-def _check_labels_and_environment(stack: StackInfo, config: RegistryConfig | None) -> list[Finding]:
+def _check_labels_and_environment(
+    stack: StackInfo, config: RegistryConfig | None, version: RegistryVersion | None
+) -> list[Finding]:
     registry_port = config.listen_port if config else DEFAULT_PORT
     findings: list[Finding] = []
     for key, value in stack.labels.items():
@@ -246,18 +273,19 @@ def _check_labels_and_environment(stack: StackInfo, config: RegistryConfig | Non
                     **at,
                 )
             )
-    overrides = sorted(k for k in stack.environment if k.startswith("REGISTRY_"))
-    for key in overrides:
+    for key in sorted(stack.environment):
+        resolved = resolve(key, version)
+        if resolved.path is None:
+            continue  # environment_findings names it
         findings.append(
             ENV_OVERRIDE.finding(
-                f"environment {key} overrides the config file's "
-                f"{key.removeprefix('REGISTRY_').lower().replace('_', '.')}; a lint of the file "
-                "alone does not see this value",
-                fix="keep mirror settings in config.yml, or lint with the environment in mind",
+                f"environment {key} sets {'.'.join(resolved.path)} over the config file; "
+                "the lint judges the config with it applied",
                 key=f"environment.{key}",
                 **_at(stack, stack.where(f"environment.{key}")),
             )
         )
+    findings += environment_findings(settings_of(stack), version)
     return findings
 
 
