@@ -4,7 +4,10 @@ dockerd silently tries the next endpoint (finally Docker Hub) on almost any
 mirror error, logging ``Attempting next endpoint`` at info level. These checks
 demand positive evidence per node:
 
-- hermetic: the TLS proxy served this node's pull of a fresh image, and the
+- hermetic: the TLS proxy served this node's pull of a fresh image, manifest
+  and every blob, and Docker Hub's stand-in saw no request from the node
+  itself (the lab's stand-in answers, so a fallback succeeds silently there
+  as in production: the node's own requests in its log are the bypass); the
   node's daemon log shows no fallback;
 - both modes: the node pulls ``--probe-image``, and passes only on positive
   evidence for the manifest and every blob it fetched: the mirror's trusted
@@ -31,17 +34,23 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_proper
     image = lab.push_image(unique_name, layer_sizes=[300_000])
     started = time.time()
     proxy_mark = lab.proxy_mark()
+    upstream_mark = lab.upstream_mark()
     result = node.pull(image.reference)
     served = lab.proxy_traffic(proxy_mark).from_client(lab.node_address(node))
     served = served.for_repository(image.name)
+    # Every request the node sent Docker Hub (its stand-in) itself: a bypass of the mirror.
+    bypass = lab.bypass_traffic(node, upstream_mark)
     fallbacks = fallback_lines(node.daemon_log(since=started))
     record_property("served_to_node", served.by_method_and_kind())
+    record_property("node_to_docker_hub", bypass.by_method_and_kind())
     record_property("fallbacks", len(fallbacks))
 
     answers = sorted({f"{r.method} {r.kind} -> {r.status}" for r in served.requests})
+    from_hub = bypass.by_method_and_kind() or "nothing"
     assert served.count() > 0, (
         f"{node.name}'s pull of {image.reference} never reached the mirror {lab.mirror_url} "
-        f"(pull {'succeeded' if result.ok else 'failed'}: {result.output.strip()[-300:]}). "
+        f"(pull {'succeeded' if result.ok else 'failed'}: {result.output.strip()[-300:]}; "
+        f"the node asked Docker Hub itself for {from_hub}). "
         "Fix: list the mirror first in /etc/docker/daemon.json registry-mirrors, reload dockerd"
     )
     blobs = [d for m in image.manifests for d in (m.config_digest, *m.layer_digests)]
@@ -49,8 +58,15 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_proper
     assert not not_served, (
         f"{node.name} reached the mirror, which did not serve {len(not_served)} of the "
         f"{len(blobs)} blobs of {image.reference} (answers: {answers}); the "
-        f"daemon then fell back: {fallbacks[:1]}. Fix: the mirror's config (run the registry "
-        "config lint: is it a pull-through cache of Docker Hub?)"
+        f"daemon then fell back: {fallbacks[:1]}; the node fetched from Docker Hub itself: "
+        f"{from_hub}. Fix: the mirror's config (run the registry config lint: is it a "
+        "pull-through cache of Docker Hub?)"
+    )
+    assert not bypass.count(), (
+        f"{node.name} sent Docker Hub requests of its own during the pull of {image.reference} "
+        f"({from_hub}; blobs {sorted(bypass.blob_gets()) or 'none'}): it bypassed the mirror "
+        f"for part of the pull. Fallbacks in its daemon log: {fallbacks[:2]}. Fix: make the "
+        "mirror serve every request (reachable, trusted, caching Docker Hub)"
     )
     assert not fallbacks, (
         f"{node.name} fell back from the mirror to the next endpoint:\n"

@@ -34,6 +34,7 @@ def warmed_image(lab, healthy_nodes):
     image = lab.push_image("", image=make_image("mirrorcheck/cache-hits", "warm"))
     first = measure_pull(lab, healthy_nodes[0], image)
     assert first.result.ok, f"the warming pull failed: {first.result.output[-600:]}"
+    _no_bypass(healthy_nodes[0], first)
     return image
 
 
@@ -55,6 +56,15 @@ def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(
         "each counts against Docker Hub's pull limit"
     )
     assert pull.served.count() > 0, f"{node.name} did not pull through the mirror"
+    _no_bypass(node, pull)
+
+
+def _no_bypass(node, pull) -> None:
+    """A pull the node took from Docker Hub itself says nothing about the mirror's cache."""
+    assert pull.bypass.count() == 0, (
+        f"{node.name} asked Docker Hub itself ({pull.bypass.by_method_and_kind()}): the pull "
+        "bypassed the mirror, so its cache cannot be judged; see the bypass checks"
+    )
 
 
 @pytest.mark.hermetic_only
@@ -69,6 +79,7 @@ def test_pull_by_digest_asks_upstream_nothing(node, lab, warmed_image, record_pr
         f"{node.name}'s pull by digest asked upstream {pull.upstream.by_method_and_kind()}"
     )
     assert pull.served.count() > 0, f"{node.name} did not pull through the mirror"
+    _no_bypass(node, pull)
 
 
 def test_pull_after_the_first_fetches_no_manifest_upstream(

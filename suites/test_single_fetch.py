@@ -32,6 +32,11 @@ def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
     pulls = [measure_pull(lab, node, image) for node in healthy_nodes]
     for pull in pulls:
         assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
+    bypassed = {p.result.node: p.bypass.by_method_and_kind() for p in pulls if p.bypass.count()}
+    assert not bypassed, (
+        f"nodes fetched {image.reference} from Docker Hub themselves, around the mirror: "
+        f"{bypassed}. Fix: every node must reach and trust the mirror (registry-mirrors, CA)"
+    )
     first, rest = pulls[0], pulls[1:]
     record_property("upstream_blob_gets_per_digest", first.upstream.blob_gets())
     # Per node, in pull order: the report's chart shows the first (cold) pull against the rest.

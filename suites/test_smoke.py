@@ -1,8 +1,9 @@
 """Smoke: the topology is real.
 
 A node pulls a test image by tag through ``https://<fqdn>``; the mirror's own
-access log and the upstream's accounting both show that pull, and every
-node's running daemon lists the mirror.
+access log and the upstream's accounting both show that pull (the mirror
+fetched every blob, the node asked Docker Hub's stand-in for nothing itself),
+and every node's running daemon lists the mirror.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, rec
         f"{node.name} did not go through {lab.mirror_url}"
     )
     fetched = lab.upstream_traffic(upstream_mark).for_repository(image.name)
+    bypass = lab.bypass_traffic(node, upstream_mark)
     record_property("upstream_requests", fetched.by_method_and_kind())
+    record_property("node_to_docker_hub", bypass.by_method_and_kind())
+    assert not bypass.count(), (
+        f"{node.name} asked Docker Hub itself for {bypass.by_method_and_kind()} while pulling "
+        f"{image.reference}: part of the pull bypassed {lab.mirror_url}"
+    )
     assert set(fetched.blob_gets()) == set(image.blobs), (
         f"the upstream did not see the mirror fetch every blob of {image.reference}: "
         f"fetched {sorted(fetched.blob_gets())}, expected {sorted(image.blobs)}"

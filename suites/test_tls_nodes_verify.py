@@ -1,6 +1,11 @@
 """Nodes verify the mirror's TLS: no node treats the mirror as an insecure registry,
 a node with the CA pulls through the mirror, a node without it does not use it.
 
+In the lab Docker Hub's stand-in answers and every node trusts it, as nodes
+trust Docker Hub: a node that gives up on the mirror pulls from there,
+silently. Who served a pull is told by the accounting (the mirror's log, and
+the node's own requests in the stand-in's log), never by the pull's outcome.
+
 Live (``--mirror-url``), the daemon.json and running-daemon checks read the
 nodes as they are. What needs a test image pushed upstream (a node pulling a
 fresh image, a node without the CA) is hermetic only.
@@ -92,12 +97,14 @@ def _ca_on_node(node: Node, fqdn: str) -> str:
 
 def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, record_property):
     image = lab.push_image(unique_name, layer_sizes=[200_000])
-    mark, started = lab.mirror_mark(), time.time() - 1
+    mark, hub_mark, started = lab.mirror_mark(), lab.upstream_mark(), time.time() - 1
     result = node.pull(image.reference)
     served = lab.mirror_traffic(mark).for_repository(image.name)
+    bypass = lab.bypass_traffic(node, hub_mark)
     record_property("pull_seconds", round(result.seconds, 3))
     record_property("served_by_mirror", served.by_method_and_kind())
-    if result.ok and served.count("GET", BLOB) >= 1:
+    record_property("node_to_docker_hub", bypass.by_method_and_kind())
+    if result.ok and served.count("GET", BLOB) >= 1 and not bypass.count():
         return
     fqdn = lab.spec.fqdn
     cause = explain_certificate_errors(_certificate_log(node, started, fqdn), fqdn)
@@ -105,10 +112,11 @@ def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, recor
     about_mirror = [
         line[-300:] for line in node.daemon_log(since=started).splitlines() if fqdn in line
     ]
-    outcome = "succeeded from elsewhere" if result.ok else "failed"
+    outcome = "succeeded" if result.ok else "failed"
     pytest.fail(
         f"{node.name} did not pull {image.reference} through {lab.mirror_url}: the pull "
-        f"{outcome} and the mirror served {served.by_method_and_kind() or 'nothing'} for it "
+        f"{outcome}, the mirror served {served.by_method_and_kind() or 'nothing'} for it and "
+        f"the node asked Docker Hub itself for {bypass.by_method_and_kind() or 'nothing'} "
         f"({_ca_on_node(node, fqdn)}). Cause: {cause}. dockerd falls back to Docker Hub "
         f"silently after such an error.\npull output: {result.output.strip()[-400:]}"
         f"\ndaemon log about {fqdn}: {about_mirror[-3:] or 'nothing'}",
@@ -120,26 +128,33 @@ def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, recor
 def test_node_without_the_ca_does_not_use_the_mirror(lab, unique_name, record_property):
     """A node lacking the CA must fail TLS and skip the mirror: proof that nodes verify.
 
-    dockerd falls back to the next endpoint silently, so the pull's outcome
+    dockerd falls back to the next endpoint silently (here to Docker Hub's
+    stand-in, which it trusts and which answers), so the pull's outcome
     proves nothing; the mirror's own log must show no request for the image,
-    and the node's log must show the certificate error that stopped it.
+    the stand-in's log the node's own requests for it, and the node's log the
+    certificate error that stopped it.
     """
     fqdn = lab.spec.fqdn
-    daemon_json = lab.spec.node_specs()[0].daemon_json  # the file under test, FQDN filled in
-    (extra,) = lab.add_nodes([NodeSpec("node-without-ca", daemon_json, trust_ca=False)])
+    first = lab.spec.node_specs()[0]  # the file under test, FQDN filled in
+    without_ca = NodeSpec(
+        "node-without-ca", first.daemon_json, trust_ca=False, image_store=first.image_store
+    )
+    (extra,) = lab.add_nodes([without_ca])
     try:
         if extra.startup_error:
             pytest.fail(extra.startup_error, pytrace=False)
         image = lab.push_image(unique_name, layer_sizes=[200_000])
-        mark, started = lab.mirror_mark(), time.time() - 1
+        mark, hub_mark, started = lab.mirror_mark(), lab.upstream_mark(), time.time() - 1
         result = extra.pull(image.reference)
         served = lab.mirror_traffic(mark).for_repository(image.name)
+        bypass = lab.bypass_traffic(extra, hub_mark).for_repository(image.name)
         certificate_log = _certificate_log(extra, started, fqdn)
         config = extra.docker_info().get("RegistryConfig") or {}
         addresses = _resolved_on(extra, fqdn)
     finally:
         lab.remove_node(extra)
     record_property("served_to_node_without_ca", served.by_method_and_kind())
+    record_property("node_without_ca_to_docker_hub", bypass.by_method_and_kind())
     record_property("node_without_ca_log", certificate_log[-1:])
     if served.count():
         registries = InsecureRegistries.from_docker_info(config, source="its running dockerd")
@@ -157,4 +172,11 @@ def test_node_without_the_ca_does_not_use_the_mirror(lab, unique_name, record_pr
         f"{extra.name} did not use the mirror, but its daemon log shows no certificate error "
         f"for {fqdn}: something other than TLS verification stopped it, so this run does not "
         f"show that nodes verify the certificate.\npull output: {result.output.strip()[-400:]}"
+    )
+    assert result.ok and bypass.count("GET"), (
+        f"{extra.name} refused the mirror's certificate but did not then pull "
+        f"{image.reference} from Docker Hub (pull {'ok' if result.ok else 'failed'}; it asked "
+        f"Docker Hub's stand-in for {bypass.by_method_and_kind() or 'nothing'}): the lab's "
+        f"fallback path is broken, so a silent bypass would go unseen here.\n"
+        f"pull output: {result.output.strip()[-400:]}"
     )

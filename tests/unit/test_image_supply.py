@@ -189,9 +189,9 @@ def test_when_nothing_works_the_error_lists_every_attempt_and_the_fix(monkeypatc
 
 def test_each_engine_builds_its_node_on_its_own_suite_with_its_packages(debootstrapped):
     engine = FakeEngine(present={official_base("bookworm"), official_base("trixie")})
-    images = ImageSupply(engine, progress=quiet().append).resolve_all(["28.5", "26.1"])
+    images = ImageSupply(engine, progress=quiet().append).resolve_all(["20.10", "26.1", "28.5"])
     built = dict(engine.built)
-    assert images["node"] == images[node_key(DEFAULT_ENGINE)] == images["node-20.10"]
+    assert images["node"] == images[node_key(DEFAULT_ENGINE)]
     assert built[images["node-20.10"]] == official_base("bookworm")
     assert built[images["node-26.1"]] == official_base("trixie")
     assert built[images["node-28.5"]].startswith("mirrorcheck/base:sid-")  # no sid image

@@ -1,4 +1,4 @@
-"""What the lab runs: the user's mirror config with only remoteurl and the debug server changed."""
+"""What the lab runs: the user's mirror config with only the debug server changed."""
 
 from __future__ import annotations
 
@@ -20,22 +20,32 @@ from mirrorcheck.targets.lab.registry_configs import (
 from mirrorcheck.waiting import WaitTimeout, wait_until
 
 REFERENCE = (EXAMPLES / "registry-config.yml").read_text()
-UPSTREAM = "http://upstream:5000"
 
 
-def test_mirror_config_changes_only_remoteurl_and_the_debug_server():
-    text, changes = mirror_config(REFERENCE, UPSTREAM)
+def test_mirror_config_changes_only_the_debug_server():
+    text, changes = mirror_config(REFERENCE)
     original, running = yaml.safe_load(REFERENCE), yaml.safe_load(text)
-    assert running["proxy"]["remoteurl"] == UPSTREAM
+    assert running["proxy"]["remoteurl"] == "https://registry-1.docker.io"
     assert running["http"]["debug"] == {"addr": ":5001"}
-    running["proxy"]["remoteurl"] = original["proxy"]["remoteurl"]
     del running["http"]["debug"]
     assert running == original
-    assert len(changes) == 2 and "registry-1.docker.io" in changes[0]
+    assert changes == ["http.debug.addr: set to ':5001' (the mirror's counters)"]
+
+
+def test_a_mistyped_remote_url_runs_as_written():
+    mistyped = REFERENCE.replace("registry-1.docker.io", "registry-1.docker.com")
+    text, changes = mirror_config(mistyped)
+    assert yaml.safe_load(text)["proxy"]["remoteurl"] == "https://registry-1.docker.com"
+    assert not any("remoteurl" in change for change in changes)
+
+
+def test_a_config_with_its_own_debug_server_runs_byte_for_byte():
+    own = REFERENCE.replace("http:\n", "http:\n  debug:\n    addr: :5001\n", 1)
+    assert mirror_config(own) == (own, [])
 
 
 def test_camel_case_remote_url_is_left_as_distribution_would_ignore_it():
-    text, changes = mirror_config(REFERENCE.replace("remoteurl", "remoteUrl"), UPSTREAM)
+    text, changes = mirror_config(REFERENCE.replace("remoteurl", "remoteUrl"))
     proxy = yaml.safe_load(text)["proxy"]
     assert proxy == {"remoteUrl": "https://registry-1.docker.io"}
     assert not any("remoteurl" in change for change in changes)
@@ -43,20 +53,20 @@ def test_camel_case_remote_url_is_left_as_distribution_would_ignore_it():
 
 def test_config_without_proxy_section_stays_a_plain_registry():
     without = REFERENCE.split("proxy:")[0]
-    text, _ = mirror_config(without, UPSTREAM)
+    text, _ = mirror_config(without)
     assert "proxy" not in yaml.safe_load(text)
 
 
 def test_broken_yaml_names_the_file_line_and_column():
     with pytest.raises(RegistryConfigError, match=r"config\.yml:4:1: error \[registry-config/"):
-        mirror_config("version: 0.1\nhttp:\n  addr: [unclosed\n", UPSTREAM, "config.yml")
+        mirror_config("version: 0.1\nhttp:\n  addr: [unclosed\n", "config.yml")
 
 
 @pytest.mark.parametrize("text", ["- a\n- b\n", "just text\n", ""])
 def test_a_config_that_is_no_mapping_stops_the_lab_with_the_lints_finding(text):
     refused = r"(?s)registry-config/not-a-mapping.*the lab cannot run"
     with pytest.raises(RegistryConfigError, match=refused):
-        mirror_config(text, UPSTREAM, "config.yml")
+        mirror_config(text, "config.yml")
 
 
 def test_storage_root_follows_the_driver():
@@ -68,6 +78,12 @@ def test_upstream_logs_every_request_as_json():
     config = yaml.safe_load(upstream_config())
     assert config["log"]["formatter"] == "json"
     assert config["log"]["accesslog"] == {"disabled": False}
+
+
+def test_upstream_answers_https_on_docker_hubs_port():
+    http = yaml.safe_load(upstream_config())["http"]
+    assert http["addr"] == ":443"
+    assert set(http["tls"]) == {"certificate", "key"}
 
 
 def test_reference_stack_keeps_the_storage_on_a_volume():

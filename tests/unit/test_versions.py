@@ -23,12 +23,11 @@ from mirrorcheck.versions import (
 )
 
 
-def test_the_default_lab_is_engine_20_10_with_the_classic_store():
-    # Engine 28.5 with the containerd store becomes the default once Docker Hub's
-    # stand-in is reachable by name (LOOPBACK_HUB_SKIPS_VERIFY).
-    assert DEFAULT_ENGINE == "20.10"
-    assert store_for(DEFAULT_ENGINE, None) == CLASSIC
-    assert store_for("28.5", None) == CONTAINERD
+def test_the_default_lab_is_engine_28_5_with_the_containerd_store():
+    # The closest to a fresh Engine 29 install; 20.10 runs the classic store.
+    assert DEFAULT_ENGINE == "28.5"
+    assert store_for(DEFAULT_ENGINE, None) == CONTAINERD
+    assert store_for("20.10", None) == CLASSIC
 
 
 def test_every_engine_names_its_suite_packages_stores_and_source():
@@ -133,7 +132,7 @@ def test_the_image_store_is_read_from_docker_info_driver_status():
 
 def test_a_lab_gives_each_node_its_engine_image_and_store():
     images = {
-        "node": "n:20",
+        "node": "n:28",
         "node-28.5": "n:28",
         "node-20.10": "n:20",
         "registry": "r",
@@ -146,7 +145,8 @@ def test_a_lab_gives_each_node_its_engine_image_and_store():
         ("node-2", "20.10", "n:20", CLASSIC),
         ("node-3", "28.5", "n:28", CONTAINERD),
     ]
-    assert {s.engine for s in LabSpec(images, "", b"{}", node_count=2).node_specs()} == {"20.10"}
+    default = LabSpec(images, "", b"{}", node_count=2).node_specs()
+    assert {(s.engine, s.store) for s in default} == {(DEFAULT_ENGINE, CONTAINERD)}
 
 
 def test_a_hosts_toml_lists_its_hosts_before_docker_hub():

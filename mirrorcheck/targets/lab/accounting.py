@@ -1,10 +1,15 @@
-"""One measured pull in the lab: what the node got, and what the mirror asked upstream for it.
+"""One measured pull in the lab: what the node got, and who asked Docker Hub's stand-in for it.
+
+The upstream's log tells who asked by client address: the mirror's addresses
+are its fetches; the node's own address is a bypass (it fell back to Docker
+Hub, which in the lab, as in production, answers).
 
 Usage::
 
     measured = measure_pull(lab, node, image)
     measured.result.ok
     measured.upstream.blob_gets()      # {digest: GETs} the mirror made for this pull
+    measured.bypass.count()            # requests the node sent Docker Hub itself
     measured.served.count("GET", BLOB) # what the proxy served this node
 """
 
@@ -19,11 +24,16 @@ from mirrorcheck.targets.nodes.node import Node, PullResult
 
 @dataclass(frozen=True)
 class MeasuredPull:
-    """A pull and its traffic: upstream (what Docker Hub would see) and served (proxy -> node)."""
+    """A pull and its traffic at Docker Hub (the mirror's fetches, the node's bypass) and served.
+
+    ``upstream``: the mirror's requests to Docker Hub's stand-in; ``bypass``:
+    the node's own requests there; ``served``: what the TLS proxy served the node.
+    """
 
     result: PullResult
     upstream: Traffic
     served: Traffic
+    bypass: Traffic
 
     def summary(self) -> dict[str, object]:
         return {
@@ -31,6 +41,7 @@ class MeasuredPull:
             "ok": self.result.ok,
             "seconds": round(self.result.seconds, 3),
             "upstream": self.upstream.summary(),
+            "bypass": self.bypass.by_method_and_kind(),
             "served_requests": self.served.by_method_and_kind(),
             "served_bytes": self.served.total_bytes(),
         }
@@ -44,6 +55,24 @@ def measure_pull(
     result = node.pull(reference or image.reference)
     lab.settle(image if result.ok else None)
     upstream = lab.upstream_traffic(upstream_mark).for_repository(image.name)
+    bypass = lab.bypass_traffic(node, upstream_mark).for_repository(image.name)
     address = lab.node_address(node)
     served = lab.proxy_traffic(proxy_mark).from_client(address).for_repository(image.name)
-    return MeasuredPull(result, upstream, served)
+    return MeasuredPull(result, upstream, served, bypass)
+
+
+def whole_run(upstream: Traffic, served: Traffic) -> dict[str, object]:
+    """Every request of the run: Docker Hub's bill with the mirror, and without it.
+
+    With: the manifest GETs the mirror sent upstream (``upstream``). Without:
+    the manifest GETs the mirror's clients (the nodes, and the checks fetching
+    through the proxy) sent it (``served``), each of which would have gone to
+    Docker Hub instead. Bytes as the two access logs give them.
+    """
+    return {
+        "billable_with_mirror": upstream.billable(),
+        "billable_without_mirror": served.billable(),
+        "upstream_bytes": upstream.total_bytes(),
+        "bytes_served_to_nodes": served.total_bytes(),
+        "source": "the lab's upstream and TLS proxy access logs, whole run",
+    }

@@ -20,6 +20,16 @@ Usage::
     certs.ca.configure_trust(ssl_client_context)
 
     docker_ca_path("mirror.test")   # PurePosixPath('/etc/docker/certs.d/mirror.test/ca.crt')
+
+    hub = certs.write_docker_hub(tmp_path / "hub")  # Docker Hub's stand-in: its own CA
+
+Docker Hub's stand-in gets its certificate from a second lab CA, the
+``hub_ca``, which nodes and the mirror trust through their system store
+(``SYSTEM_CA_BUNDLE``) as they trust Docker Hub's public CA in production.
+It must not be the mirror's CA: on the containerd image store dockerd reads
+the mirror's CA from ``certs.d/docker.io/`` (``versions.MIRROR_CA_DIRECTORY``),
+the directory of Docker Hub itself, so one shared CA would let a node without
+the mirror's CA still trust the mirror.
 """
 
 from __future__ import annotations
@@ -36,9 +46,11 @@ from mirrorcheck.rules.tls.policy import docker_ca_path
 
 __all__ = [
     "CA_FILE",
+    "DOCKER_HUB_NAMES",
     "OTHER_HOST",
     "SERVER_CERT_FILE",
     "SERVER_KEY_FILE",
+    "SYSTEM_CA_BUNDLE",
     "CertFiles",
     "LabCertificates",
     "Variant",
@@ -47,6 +59,13 @@ __all__ = [
 
 # The name of the OTHER_HOST variant; .invalid never resolves (RFC 2606).
 OTHER_HOST = "not-the-mirror.invalid"
+
+# Docker Hub's names, all served by the stand-in: dockerd pulls from registry-1.docker.io
+# (docker.io is the image domain, index.docker.io the v1 index, auth.docker.io the token
+# realm); whichever a node asks lands at the stand-in and in its log.
+DOCKER_HUB_NAMES = ("registry-1.docker.io", "docker.io", "index.docker.io", "auth.docker.io")
+# Where Go reads the system's CA bundle first on Debian (crypto/x509 root_linux.go).
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 CA_FILE = "ca.crt"
 SERVER_CERT_FILE = "server.crt"
@@ -94,6 +113,7 @@ class LabCertificates:
         self.expires_soon_days = expires_soon_days
         self.ca = trustme.CA(organization_name="mirrorcheck lab", key_type=key_type)
         self._stranger_ca: trustme.CA | None = None
+        self.hub_ca = trustme.CA(organization_name="mirrorcheck Docker Hub", key_type=key_type)
 
     @property
     def stranger_ca(self) -> trustme.CA:
@@ -148,5 +168,31 @@ class LabCertificates:
         files.server_cert.write_bytes(b"".join(pem.bytes() for pem in leaf.cert_chain_pems))
         files.server_key.write_bytes(leaf.private_key_pem.bytes())
         # nginx's master process reads the key as root before dropping privileges.
+        files.server_key.chmod(0o600)
+        return files
+
+    def write_docker_hub(self, directory: str | os.PathLike[str]) -> CertFiles:
+        """Docker Hub's stand-in: ``hub_ca`` as ``ca.crt``, a leaf for every Hub name.
+
+        Valid for a year from an hour back, for ``DOCKER_HUB_NAMES``.
+        """
+        target = Path(directory)
+        target.mkdir(parents=True, exist_ok=True)
+        leaf = self.hub_ca.issue_cert(
+            *DOCKER_HUB_NAMES,
+            not_before=self.now - dt.timedelta(hours=1),
+            not_after=self.now + dt.timedelta(days=365),
+            key_type=self.key_type,
+        )
+        files = CertFiles(
+            directory=target,
+            ca_cert=target / CA_FILE,
+            server_cert=target / SERVER_CERT_FILE,
+            server_key=target / SERVER_KEY_FILE,
+        )
+        files.ca_cert.write_bytes(self.hub_ca.cert_pem.bytes())
+        files.server_cert.write_bytes(b"".join(pem.bytes() for pem in leaf.cert_chain_pems))
+        files.server_key.write_bytes(leaf.private_key_pem.bytes())
+        # A private key: readable by its owner only, like the proxy's.
         files.server_key.chmod(0o600)
         return files

@@ -108,18 +108,21 @@ def wait_for_registry(
     port: int,
     role: str,
     timeout: float = START_TIMEOUT,
+    client: RegistryClient | None = None,
 ) -> None:
     """Wait until the registry in ``container`` answers ``GET /v2/`` (200 or 401).
 
-    Raises ``WaitTimeout`` after ``timeout`` seconds, or at once with the log
-    tail when the container exits.
+    ``client`` reaches it another way (HTTPS by name); by default plain HTTP at
+    its address and ``port``. Raises ``WaitTimeout`` after ``timeout`` seconds,
+    or at once with the log tail when the container exits.
     """
-    address = context.address(container)
-    client = RegistryClient(f"http://{address}:{port}", timeout=2)
+    if client is None:
+        client = RegistryClient(f"http://{context.address(container)}:{port}", timeout=2)
+    pinged = client
     wait_until(
-        lambda: client.ping().status_code in (200, 401),
+        lambda: pinged.ping().status_code in (200, 401),
         timeout=timeout,
-        what=f"the {role} registry to answer GET http://{address}:{port}/v2/",
+        what=f"the {role} registry to answer GET {pinged.url('/v2/')}",
         give_up=lambda: exit_report(container),
     )
 

@@ -1,4 +1,8 @@
-"""The mirror: the user's registry config, run with its remoteurl pointed at the lab's upstream.
+"""The mirror: the user's registry config, run as written (a debug address aside).
+
+Its ``proxy.remoteurl`` is the user's: Docker Hub's names lead to the lab's
+stand-in, whose CA the container trusts in its system store
+(``certs.SYSTEM_CA_BUNDLE``), as a real mirror trusts Docker Hub's.
 
 It is (re)started the way a swarm restarts a service: the container is
 recreated, its storage volume kept when the stack keeps it. Its start log
@@ -7,7 +11,8 @@ folder, what it kept.
 
 Usage::
 
-    mirror = Mirror(context, image, registry_config_text, "examples/registry-config.yml")
+    mirror = Mirror(context, image, registry_config_text, "examples/registry-config.yml",
+                    hub_ca=hub_files.ca_cert.read_bytes())
     started = mirror.start()          # MirrorStart(up, log, version)
     if not started.up:
         print(started.log)            # the wait's reason, then the whole log
@@ -28,6 +33,7 @@ from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.probes.synthetic_image import SyntheticImage
 from mirrorcheck.targets.evidence import MirrorEvidence
 from mirrorcheck.targets.lab import registry_configs
+from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE
 from mirrorcheck.targets.lab.containers import ContainerSpec
 from mirrorcheck.targets.lab.lifecycle import (
     REGISTRY_CONFIG_PATH,
@@ -75,21 +81,20 @@ class Mirror(LoggedRole):
         registry_config: str,
         source: str = "registry config",
         persistent_storage: bool = True,
+        hub_ca: bytes = b"",
     ) -> None:
         super().__init__(context)
         self.image = image
         self.registry_config = registry_config
         self.source = source
         self.persistent_storage = persistent_storage
+        self.hub_ca = hub_ca
         self.addresses: set[str] = set()
         self.changes: list[str] = []
         self.version = ""
 
     def _spec(self) -> ContainerSpec:
-        upstream_url = f"http://{registry_configs.UPSTREAM_ALIAS}:{registry_configs.REGISTRY_PORT}"
-        text, self.changes = registry_configs.mirror_config(
-            self.registry_config, upstream_url, self.source
-        )
+        text, self.changes = registry_configs.mirror_config(self.registry_config, self.source)
         root = registry_configs.storage_root(text)
         volumes = {}
         if root and self.persistent_storage:
@@ -102,7 +107,7 @@ class Mirror(LoggedRole):
             name=self.context.name("mirror"),
             role="mirror",
             aliases=[MIRROR_ALIAS],
-            files={REGISTRY_CONFIG_PATH: text.encode()},
+            files={REGISTRY_CONFIG_PATH: text.encode(), SYSTEM_CA_BUNDLE: self.hub_ca},
             volumes=volumes,
         )
 
@@ -151,20 +156,22 @@ class Mirror(LoggedRole):
             storage_location=storage,
         )
 
-    def wait_stored(self, image: SyntheticImage) -> None:
-        """Wait until every layer of ``image`` is a file in the mirror's persistent storage.
+    def wait_stored(self, image: SyntheticImage, layers: list[str] | None = None) -> None:
+        """Wait until the layers of ``image`` are files in the mirror's persistent storage.
 
+        ``layers``: only these digests (those the mirror fetched; a node that
+        bypassed the mirror stored nothing there); default every layer.
         distribution 2.8 copies a blob into storage in the background after the
         pull itself has finished. Returns at once when the storage is not a
-        persistent filesystem; ``WaitTimeout`` after 30 s.
+        persistent filesystem or nothing is awaited; ``WaitTimeout`` after 30 s.
         """
         root = self.storage_root()
         if self.container is None or not root or not self.persistent_storage:
             return
-        paths = [
-            f"{root}/docker/registry/v2/blobs/sha256/{d[7:9]}/{d[7:]}/data"
-            for d in image.layer_digests
-        ]
+        digests = image.layer_digests if layers is None else layers
+        paths = [f"{root}/docker/registry/v2/blobs/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
+        if not paths:
+            return
         every_file_there = ["sh", "-c", 'for p; do test -f "$p" || exit 1; done', "-"]
         container = self.container
         wait_until(

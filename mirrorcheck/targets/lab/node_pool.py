@@ -6,8 +6,8 @@ the fix. The checks report it; the lab still comes up.
 
 Usage::
 
-    pool = NodePool(context, image, proxy, ca_cert=cert_files.ca_cert,
-                    daemon_json_source="daemon.json")   # after proxy.start()
+    pool = NodePool(context, image, proxy, ca_cert=cert_files.ca_cert,   # after proxy.start()
+                    daemon_json_source="daemon.json", hub_ca=hub_files.ca_cert)
     pool.add([NodeSpec("node-1", daemon_json), NodeSpec("node-2", daemon_json)])
     pool.nodes[0].pull("mirror.test/library/busybox")
     pool.timings                       # {"ready node-1": 0.41, ...} seconds
@@ -25,7 +25,7 @@ from pathlib import Path
 import docker.errors
 
 from mirrorcheck.rules.daemon_json.oracle import explain_with_reader
-from mirrorcheck.targets.lab.certs import docker_ca_path
+from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE, docker_ca_path
 from mirrorcheck.targets.lab.lifecycle import LabContext
 from mirrorcheck.targets.lab.nodes import NodeSpec, image_engine, start_node
 from mirrorcheck.targets.lab.proxy import Proxy
@@ -56,9 +56,31 @@ def explain_node_failure(spec: NodeSpec, detail: str, source: str) -> str:
     )
 
 
+# The host whose certs.d directory holds a mirror's CA on the containerd store.
+CONTAINERD_CA_HOST = "docker.io"
+
+
+def ca_files(spec: NodeSpec, fqdn: str, ca_cert: bytes, hub_ca: bytes) -> dict[str, bytes]:
+    """The CA files a node gets: Docker Hub's CA in its system store; the mirror's in certs.d.
+
+    The mirror's CA (``ca_cert``) goes where each image store reads it
+    (``versions.MIRROR_CA_DIRECTORY``): ``certs.d/<fqdn>/`` (classic) and
+    ``certs.d/docker.io/`` (containerd), both on every node, since a
+    daemon.json may choose the store itself. None of it when ``spec.trust_ca``
+    is False: the node trusts Docker Hub only.
+    """
+    files = {SYSTEM_CA_BUNDLE: hub_ca}
+    if spec.trust_ca:
+        files[str(docker_ca_path(fqdn))] = ca_cert
+        files[str(docker_ca_path(CONTAINERD_CA_HOST))] = ca_cert
+    return files
+
+
 class NodePool:
     """The nodes of one lab, all trusting the lab CA (unless told not to) and pinned to the proxy.
 
+    Every node trusts Docker Hub's stand-in (``hub_ca``) through its system
+    store, as nodes trust Docker Hub's public CA: a fallback succeeds.
     ``nodes`` is one list for the pool's life: the lab hands it out as its own.
     ``timings`` (shared with the lab when given) gets ``"ready <node>"`` in seconds.
     Nodes start only once ``proxy`` runs: each pins the mirror's name to its address.
@@ -72,11 +94,13 @@ class NodePool:
         ca_cert: Path,
         daemon_json_source: str = "daemon.json",
         timings: dict[str, float] | None = None,
+        hub_ca: Path | None = None,
     ) -> None:
         self.context = context
         self.image = image
         self.proxy = proxy
         self.ca_cert = ca_cert
+        self.hub_ca = hub_ca
         self.daemon_json_source = daemon_json_source
         self.nodes: list[DockerExecNode] = []
         self.specs: dict[str, NodeSpec] = {}  # node name -> how it was started
@@ -100,9 +124,8 @@ class NodePool:
             spec, image=image, engine=image_engine(self.context.client, image) or spec.engine
         )
         self.specs[spec.name] = spec
-        files = {}
-        if spec.trust_ca:
-            files[str(docker_ca_path(self.proxy.fqdn))] = self.ca_cert.read_bytes()
+        hub_ca = self.hub_ca.read_bytes() if self.hub_ca else b""
+        files = ca_files(spec, self.proxy.fqdn, self.ca_cert.read_bytes(), hub_ca)
         started = time.monotonic()
         node = start_node(
             self.context.client,

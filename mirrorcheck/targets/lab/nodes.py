@@ -43,8 +43,6 @@ from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH
 from mirrorcheck.versions import CONTAINERD, ENGINES, SNAPSHOTTER_FEATURE, store_for
 from mirrorcheck.waiting import WaitTimeout, wait_until
 
-# Docker Hub's names, pinned to loopback in every node: a fallback fails at once.
-DOCKER_HUB_NAMES = ("docker.io", "registry-1.docker.io", "index.docker.io", "auth.docker.io")
 # A node given this file runs sshd too (the image's entrypoint), for ssh:// live targets.
 AUTHORIZED_KEYS_PATH = "/root/.ssh/authorized_keys"
 NODE_READY_TIMEOUT = 30.0
@@ -177,7 +175,8 @@ def start_node(
 
     ``network`` is a testcontainers ``Network``; ``files`` are copied in
     besides the daemon.json and ``spec.files`` (e.g. the lab CA); ``hosts`` are pinned in its
-    /etc/hosts next to Docker Hub's names. The node is returned either
+    /etc/hosts. Docker Hub's names are not pinned: in a lab they resolve to its
+    stand-in (network aliases), elsewhere nowhere. The node is returned either
     way; when dockerd did not answer, ``startup_error`` holds why (the
     container's log tail when it exited). The caller removes the container.
     """
@@ -194,7 +193,7 @@ def start_node(
         command=spec.command() or None,
         engine_options={
             "hostname": spec.name,
-            "extra_hosts": {**{name: "127.0.0.1" for name in DOCKER_HUB_NAMES}, **(hosts or {})},
+            "extra_hosts": dict(hosts or {}),
             **node_engine_options(client, image),
         },
     )

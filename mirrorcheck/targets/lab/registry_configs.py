@@ -1,17 +1,17 @@
 """The registry configs the lab runs: the upstream's, and the user's mirror config.
 
-The mirror runs the user's file with exactly two changes, both stated in the
-report: ``proxy.remoteurl`` points at the lab's upstream instead of Docker Hub
-(only when the file has that key: a file without it, or with a key distribution
-ignores such as ``remoteUrl``, runs as written, as it would in production), and
-``http.debug.addr`` is set so the mirror's own counters can be read.
+The mirror runs the user's file with one change, stated in the report:
+``http.debug.addr`` is set (when the file sets none) so that the mirror's own
+counters can be read. Its ``proxy.remoteurl`` stays as written: the lab's
+upstream answers as ``https://registry-1.docker.io``, so the reference
+config reaches it, and a mistyped Docker Hub URL fails the pulls as it would
+in production.
 
 Usage::
 
     from mirrorcheck.targets.lab.registry_configs import mirror_config, upstream_config
 
-    text, changes = mirror_config(open("examples/registry-config.yml").read(),
-                                  upstream_url="http://upstream:5000")
+    text, changes = mirror_config(open("examples/registry-config.yml").read())
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from mirrorcheck.rules.registry.config import DEFAULT_PORT, RegistryConfig, load
 from mirrorcheck.rules.registry.schema import DEFAULT_ROOTDIRECTORY
 from mirrorcheck.text.yaml_source import YamlReadError
 
-UPSTREAM_ALIAS = "upstream"
 REGISTRY_PORT = DEFAULT_PORT
+UPSTREAM_PORT = 443  # Docker Hub's: https://registry-1.docker.io
+UPSTREAM_CERT = "/etc/docker/registry/hub.crt"
+UPSTREAM_KEY = "/etc/docker/registry/hub.key"
 DEBUG_PORT = 5001
 DEFAULT_ROOT = DEFAULT_ROOTDIRECTORY
 
@@ -35,13 +37,19 @@ class RegistryConfigError(ValueError):
 
 
 def upstream_config() -> str:
-    """The stand-in for Docker Hub: plain HTTP, JSON log with one line per request."""
+    """The stand-in for Docker Hub: HTTPS on 443, JSON log with one line per request.
+
+    Its certificate and key are read from ``UPSTREAM_CERT`` and ``UPSTREAM_KEY``.
+    """
     return yaml.safe_dump(
         {
             "version": 0.1,
             "log": {"level": "info", "formatter": "json", "accesslog": {"disabled": False}},
             "storage": {"filesystem": {"rootdirectory": DEFAULT_ROOT}, "delete": {"enabled": True}},
-            "http": {"addr": f":{REGISTRY_PORT}"},
+            "http": {
+                "addr": f":{UPSTREAM_PORT}",
+                "tls": {"certificate": UPSTREAM_CERT, "key": UPSTREAM_KEY},
+            },
         },
         sort_keys=False,
     )
@@ -62,26 +70,29 @@ def parse_config(text: str, source: str) -> RegistryConfig:
         ) from None
 
 
-def mirror_config(
-    text: str, upstream_url: str, source: str = "registry config"
-) -> tuple[str, list[str]]:
-    """The user's config with remoteurl and the debug server set; and the changes made."""
+def mirror_config(text: str, source: str = "registry config") -> tuple[str, list[str]]:
+    """The user's config with the debug server set; and the changes made (one line each).
+
+    Everything else, ``proxy.remoteurl`` included, runs as written; a file that
+    already sets ``http.debug.addr`` (and ``http.addr``) is returned byte for byte.
+    RegistryConfigError for text the lab cannot run (see :func:`parse_config`).
+    """
     config = parse_config(text, source)
     # A mapping node builds a dict: the YAML document as yaml.safe_load gives it.
     document = cast(dict[str, Any], config.doc.value(config.doc.root))
     changes: list[str] = []
-    proxy = document.get("proxy")
-    if isinstance(proxy, dict) and "remoteurl" in proxy:
-        changes.append(f"proxy.remoteurl: {proxy['remoteurl']!r} -> {upstream_url!r}")
-        proxy["remoteurl"] = upstream_url
     http = document.setdefault("http", {})
     if not isinstance(http, dict):
         raise RegistryConfigError(f"{source}: 'http' must be a mapping")
-    http.setdefault("addr", f":{REGISTRY_PORT}")
+    if not http.get("addr"):
+        http["addr"] = f":{REGISTRY_PORT}"
+        changes.append(f"http.addr: set to ':{REGISTRY_PORT}' (the port the proxy forwards to)")
     debug = http.setdefault("debug", {})
     if isinstance(debug, dict) and not debug.get("addr"):
         debug["addr"] = f":{DEBUG_PORT}"
         changes.append(f"http.debug.addr: set to ':{DEBUG_PORT}' (the mirror's counters)")
+    if not changes:
+        return text, changes
     return yaml.safe_dump(document, sort_keys=False), changes
 
 

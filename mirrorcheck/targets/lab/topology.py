@@ -1,8 +1,9 @@
 """The hermetic lab: upstream (Docker Hub's stand-in), mirror, TLS proxy and N Docker nodes.
 
-Everything lives on one internal Docker network (no route out), so a node that
-silently falls back to Docker Hub fails loudly. The host reaches the
-containers by their addresses on that network. Each role is its own module
+One internal Docker network (no route out); Docker Hub's names lead to its
+stand-in, trusted by nodes and mirror: a fallback succeeds silently, as in
+production, and shows as the node's own requests there (``bypass_traffic``).
+The host reaches the containers by their addresses on that network. Each role is its own module
 (``upstream``, ``mirror``, ``proxy``, ``node_pool``) over the lifecycle core
 (``lifecycle``); ``Lab`` composes them and implements the ``Deployment``
 Protocol (``mirrorcheck.targets.deployment``).
@@ -41,6 +42,7 @@ from mirrorcheck.rules.image_reference import parse_reference
 from mirrorcheck.targets.endpoint import MirrorEndpoint
 from mirrorcheck.targets.evidence import AccessLog, MirrorEvidence
 from mirrorcheck.targets.lab import registry_configs
+from mirrorcheck.targets.lab.accounting import whole_run
 from mirrorcheck.targets.lab.certs import LabCertificates, Variant
 from mirrorcheck.targets.lab.images.supply import node_key
 from mirrorcheck.targets.lab.labels import RunLabels
@@ -133,14 +135,16 @@ class Lab:
         self._workdir = tempfile.TemporaryDirectory(prefix="mirrorcheck-lab-")
         self.certs = LabCertificates(spec.fqdn)
         self.cert_files = self.certs.write(Path(self._workdir.name) / "tls", spec.certificate)
+        self.hub_files = self.certs.write_docker_hub(Path(self._workdir.name) / "hub")
         self.context = LabContext(client, self.labels, self.prefix)
-        self.upstream_registry = Upstream(self.context, spec.images["registry"])
+        self.upstream_registry = Upstream(self.context, spec.images["registry"], self.hub_files)
         self.mirror_registry = Mirror(
             self.context,
             spec.images["registry"],
             spec.registry_config,
             spec.registry_config_source,
             spec.persistent_mirror_storage,
+            hub_ca=self.hub_files.ca_cert.read_bytes(),
         )
         self.tls_proxy = Proxy(
             self.context, spec.images["proxy"], spec.fqdn, self.cert_files, spec.proxy_plaintext
@@ -152,6 +156,7 @@ class Lab:
             self.cert_files.ca_cert,
             spec.daemon_json_source,
             timings=self.timings,
+            hub_ca=self.hub_files.ca_cert,
         )
         self.nodes: list[DockerExecNode] = self.node_pool.nodes
         self._probe: ProbePulls | None = None
@@ -359,6 +364,14 @@ class Lab:
         """What the mirror asked the upstream after ``since`` (pushes by the lab excluded)."""
         return self.upstream_registry.traffic_from(self.mirror_addresses, since)
 
+    def bypass_traffic(self, node: DockerExecNode | None = None, since: int = 0) -> Traffic:
+        """What ``node`` (default: any node) asked Docker Hub's stand-in itself after ``since``.
+
+        Every such request bypassed the mirror: a node asks Docker Hub only after a fallback.
+        """
+        nodes = [node] if node is not None else list(self.nodes)
+        return self.upstream_registry.traffic_from({self.node_address(n) for n in nodes}, since)
+
     def mirror_log(self) -> str:
         """The mirror container's log (since its last (re)start)."""
         return self.mirror_registry.log()
@@ -380,15 +393,19 @@ class Lab:
         return self.tls_proxy.traffic(since)
 
     def settle(self, image: SyntheticImage | None = None) -> None:
-        """Wait until the mirror has stored ``image``'s blobs and the upstream has gone quiet.
+        """Wait until the upstream has gone quiet and the mirror has stored what it fetched.
 
         distribution 2.8 copies a blob into storage in the background after the
         pull itself has finished; counting before that copy ends would miss it.
-        Each wait is bounded (30 s) and raises ``WaitTimeout`` saying what it awaited.
+        Only ``image``'s layers the mirror fetched upstream are awaited: a pull
+        that bypassed the mirror left nothing there. Each wait is bounded (30 s)
+        and raises ``WaitTimeout`` saying what it awaited.
         """
-        if image is not None:
-            self.mirror_registry.wait_stored(image)
         self.upstream_registry.wait_quiet()
+        if image is not None:
+            fetched = self.upstream_traffic(0).blob_gets()
+            layers = [d for d in image.layer_digests if fetched.get(d)]
+            self.mirror_registry.wait_stored(image, layers)
 
     # -- failures on purpose -------------------------------------------------
 
@@ -399,17 +416,5 @@ class Lab:
             yield
 
     def accounting(self) -> dict[str, object]:
-        """Every request of the run: Docker Hub's bill with the mirror, and without it.
-
-        With: the manifest GETs the mirror sent upstream. Without: the manifest
-        GETs the mirror's clients (the nodes, and the checks fetching through the
-        proxy) sent it, each of which would have gone to Docker Hub instead.
-        """
-        upstream, served = self.upstream_traffic(0), self.proxy_traffic(0)
-        return {
-            "billable_with_mirror": upstream.billable(),
-            "billable_without_mirror": served.billable(),
-            "upstream_bytes": upstream.total_bytes(),
-            "bytes_served_to_nodes": served.total_bytes(),
-            "source": "the lab's upstream and TLS proxy access logs, whole run",
-        }
+        """Every request of the run: Docker Hub's bill with the mirror, and without it."""
+        return whole_run(self.upstream_traffic(0), self.proxy_traffic(0))

@@ -1,16 +1,24 @@
-"""The upstream: the lab's stand-in for Docker Hub, a plain-HTTP registry the mirror proxies.
+"""The upstream: the lab's stand-in for Docker Hub, answering as ``https://registry-1.docker.io``.
 
-Its access log is the bill Docker Hub would send: what the mirror asked for,
-told apart from the lab's own pushes by client address.
+It carries Docker Hub's names (``certs.DOCKER_HUB_NAMES``) as network aliases
+and serves HTTPS on 443 with a certificate of the lab's Docker Hub CA, which
+the mirror and the nodes trust through their system store. So the user's
+``proxy.remoteurl: https://registry-1.docker.io`` reaches it unchanged, and a
+node whose mirror fails falls back to it and succeeds, as in production.
+
+Its access log is the bill Docker Hub would send, told apart by client
+address: the mirror's fetches, a node's own requests (a bypass), and the
+lab's pushes.
 
 Usage::
 
-    upstream = Upstream(context, image="mirrorcheck/registry:abc")
+    upstream = Upstream(context, image="mirrorcheck/registry:abc", cert_files=hub_files)
     upstream.start()
     image = upstream.push_image("mirrorcheck/hello")
     mark = upstream.mark()
     ...                                   # pulls through the mirror
-    upstream.traffic_from(mirror_addresses, mark).blob_gets()
+    upstream.traffic_from(mirror_addresses, mark).blob_gets()   # the mirror's fetches
+    upstream.traffic_from({node_address}, mark).count()         # that node's bypass
     with upstream.down():                 # Docker Hub unreachable
         ...
 """
@@ -24,9 +32,11 @@ from contextlib import contextmanager
 from docker.models.containers import Container
 
 from mirrorcheck.probes.access_log import Traffic
+from mirrorcheck.probes.http import make_session
 from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.probes.synthetic_image import SyntheticImage, make_image
 from mirrorcheck.targets.lab import registry_configs
+from mirrorcheck.targets.lab.certs import DOCKER_HUB_NAMES, CertFiles
 from mirrorcheck.targets.lab.containers import ContainerSpec
 from mirrorcheck.targets.lab.lifecycle import (
     REGISTRY_CONFIG_PATH,
@@ -38,15 +48,22 @@ from mirrorcheck.waiting import wait_until
 
 QUIET_SECONDS = 0.5
 QUIET_TIMEOUT = 30.0
+HUB_HOST = DOCKER_HUB_NAMES[0]
 
 
 class Upstream(LoggedRole):
-    """Docker Hub's stand-in: a registry under the alias the mirror's remoteurl names."""
+    """Docker Hub's stand-in: a registry under Docker Hub's names, HTTPS with ``cert_files``."""
 
-    def __init__(self, context: LabContext, image: str) -> None:
+    def __init__(self, context: LabContext, image: str, cert_files: CertFiles) -> None:
         super().__init__(context)
         self.image = image
+        self.cert_files = cert_files
         self._placeholder: Container | None = None
+
+    @property
+    def url(self) -> str:
+        """Docker Hub's registry URL, which the stand-in answers: ``https://registry-1.docker.io``."""
+        return f"https://{HUB_HOST}"
 
     def start(self) -> None:
         """Start the registry with the upstream config and wait until it answers ``/v2/``."""
@@ -54,21 +71,33 @@ class Upstream(LoggedRole):
             image=self.image,
             name=self.context.name("upstream"),
             role="upstream",
-            aliases=[registry_configs.UPSTREAM_ALIAS],
-            files={REGISTRY_CONFIG_PATH: registry_configs.upstream_config().encode()},
+            aliases=list(DOCKER_HUB_NAMES),
+            files={
+                REGISTRY_CONFIG_PATH: registry_configs.upstream_config().encode(),
+                registry_configs.UPSTREAM_CERT: self.cert_files.server_cert.read_bytes(),
+                registry_configs.UPSTREAM_KEY: self.cert_files.server_key.read_bytes(),
+            },
             volumes={self.context.volume("upstream-storage"): registry_configs.DEFAULT_ROOT},
         )
         self.container = self.context.start(spec)
         self.wait()
 
     def wait(self) -> None:
-        """Wait for ``GET /v2/``; ``WaitTimeout`` after 30 s, or at once if the container exits."""
+        """Wait for ``GET /v2/`` over HTTPS by name; ``WaitTimeout`` after 30 s, or at exit."""
         assert self.container is not None
-        wait_for_registry(self.context, self.container, registry_configs.REGISTRY_PORT, "upstream")
+        port = registry_configs.UPSTREAM_PORT
+        wait_for_registry(
+            self.context, self.container, port, "upstream", client=self.client(timeout=2)
+        )
 
-    def client(self) -> RegistryClient:
-        """The upstream's Registry API, reached directly (not through the mirror)."""
-        return RegistryClient(f"http://{self.address}:{registry_configs.REGISTRY_PORT}")
+    def client(self, timeout: float = 30.0) -> RegistryClient:
+        """The stand-in's Registry API by Docker Hub's name, at its address, verified."""
+        port = registry_configs.UPSTREAM_PORT
+        session = make_session(
+            ca_file=str(self.cert_files.ca_cert),
+            resolve={f"{HUB_HOST}:{port}": f"{self.address}:{port}"},
+        )
+        return RegistryClient(self.url, session=session, timeout=timeout)
 
     def push_image(self, name: str, tag: str = "v1", **kwargs) -> SyntheticImage:
         """Make a synthetic image (``make_image`` arguments, or ``image=``) and push it here."""
@@ -77,7 +106,11 @@ class Upstream(LoggedRole):
         return image
 
     def traffic_from(self, clients: set[str], since: int = 0) -> Traffic:
-        """The requests after ``since`` from ``clients`` (addresses): the lab's pushes aside."""
+        """The requests after ``since`` from ``clients`` (addresses on the lab network).
+
+        The mirror's addresses give its fetches (the lab's pushes aside); a
+        node's address gives what that node asked Docker Hub itself: a bypass.
+        """
         return Traffic(r for r in self.traffic(since).requests if r.client in clients)
 
     def wait_quiet(self, seconds: float = QUIET_SECONDS) -> None:
@@ -103,7 +136,7 @@ class Upstream(LoggedRole):
         """Docker Hub unreachable: the upstream stops, a placeholder refuses connections.
 
         A stopped container's alias makes lookups time out (10 s each); a
-        placeholder under the same alias refuses at once, like an outage does.
+        placeholder under the same aliases refuses at once, like an outage does.
         On exit the upstream starts again and is waited for.
         """
         assert self.container is not None
@@ -112,7 +145,7 @@ class Upstream(LoggedRole):
             image=self.image,
             name=self.context.name("upstream-down"),
             role="placeholder",
-            aliases=[registry_configs.UPSTREAM_ALIAS],
+            aliases=list(DOCKER_HUB_NAMES),
             command=["sleep", "infinity"],
         )
         self._placeholder = self.context.start(placeholder)
