@@ -48,6 +48,10 @@ body > p:first-of-type { order: 0; }
 .mc-verdict-passed { background: #27ae60; }
 .mc-verdict-failed, .mc-verdict-internal_error, .mc-verdict-usage_error { background: #c0392b; }
 .mc-verdict-interrupted, .mc-verdict-no_tests { background: #d68910; }
+.mc-causes { margin: 0 0 12px; color: #333; }
+.mc-causes li { margin: 4px 0; }
+.mc-causes pre { margin: 0; font-weight: bold; white-space: pre-wrap; color: #c0392b; }
+#mc-causes-title { font-size: 16px; margin: 8px 0 4px; }
 .mc-failed-checks { margin: 0 0 12px; color: #333; }
 .mc-failed-checks li { margin: 2px 0; }
 .mc-failed-checks code { color: #c0392b; }
@@ -121,11 +125,28 @@ def verdict_banner(document: Mapping) -> str:
     )
     if not failed:
         return banner
+    banner += causes_list(document.get("causes") or [])
     items = "".join(
         f"<li><code>{_text(check)}</code>: {_text(_first_line(messages.get(check, '')))}</li>"
         for check in failed
     )
     return f'{banner}<ul class="mc-failed-checks" id="mc-failed-checks">{items}</ul>'
+
+
+def causes_list(causes: list[Mapping]) -> str:
+    """The distinct causes, each once with where it comes from and the checks it failed."""
+    if not causes:
+        return ""
+    rows = "".join(
+        f'<li class="mc-cause"><pre>{_text(cause["cause"])}</pre>'
+        + (f"<div>at {_text(', '.join(cause['where']))}</div>" if cause["where"] else "")
+        + f"<div>failed {len(cause['checks'])}: "
+        + ", ".join(f"<code>{_text(c.rsplit('::', 1)[-1])}</code>" for c in cause["checks"])
+        + "</div></li>"
+        for cause in causes
+    )
+    count = f"{len(causes)} cause{'s' if len(causes) != 1 else ''}"
+    return f'<h2 id="mc-causes-title">{count}</h2><ol class="mc-causes" id="mc-causes">{rows}</ol>'
 
 
 def _first_line(message: str) -> str:

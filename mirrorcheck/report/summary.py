@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mirrorcheck.report.causes import group_causes
 from mirrorcheck.report.figures import (
     node_of,
     node_rows,
@@ -90,6 +91,7 @@ def build_summary(
     target = {k: v for k, v in run.target.items() if k not in ("nodes", "accounting")}
     target["name"] = target_name(run.target)  # the mode and host the target last told
     target["nodes"] = [n["name"] for n in nodes]
+    failed = [c for c in checks if c.verdict in FAILING]
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -98,7 +100,8 @@ def build_summary(
         "exit_code": int(exit_code),
         "target": target,
         "counts": counts(checks),
-        "failed_checks": [c.id for c in checks if c.verdict in FAILING],
+        "causes": group_causes((c.id, c.message, c.node) for c in failed),
+        "failed_checks": [c.id for c in failed],
         "nodes": nodes,
         "totals": totals(checks, run.target.get("accounting")),
         "single_fetch": single_fetch(checks),

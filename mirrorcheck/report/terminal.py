@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from mirrorcheck.report.html import VERDICT_TEXT
 
 MAX_LISTED_FAILURES = 10
+MAX_LISTED_CAUSES = 10
+MAX_LISTED_PLACES = 4
+MAX_CAUSE_LINES = 3
 
 
 def _short(check_id: str) -> str:
@@ -28,6 +31,31 @@ def _pull_line(series: Mapping) -> str:
     if rest:
         text += f" (first pull {first}, later pulls at most {max(rest)})"
     return f"  single fetch, {_short(series['check'])}: {text}"
+
+
+def _listed(items: list[str], most: int) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def cause_lines(causes: list[Mapping]) -> list[tuple[str, str | None]]:
+    """``N causes``, then each cause once: its text, where it comes from, the checks it failed."""
+    if not causes:
+        return []
+    lines: list[tuple[str, str | None]] = [
+        (f"  {len(causes)} cause{'s' if len(causes) != 1 else ''}:", "red")
+    ]
+    for number, cause in enumerate(causes[:MAX_LISTED_CAUSES], 1):
+        said = [s for s in str(cause["cause"]).splitlines() if s.strip()][:MAX_CAUSE_LINES]
+        lines.append((f"  {number}. {said[0] if said else ''}", "red"))
+        lines += [(f"     {more}", "red") for more in said[1:]]
+        if cause["where"]:
+            lines.append((f"     at {_listed(list(cause['where']), MAX_LISTED_PLACES)}", None))
+        checks = [_short(c) for c in cause["checks"]]
+        lines.append((f"     failed {len(checks)}: {_listed(checks, MAX_LISTED_PLACES)}", None))
+    if len(causes) > MAX_LISTED_CAUSES:
+        lines.append((f"  ... and {len(causes) - MAX_LISTED_CAUSES} more causes", "red"))
+    return lines
 
 
 def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
@@ -58,6 +86,7 @@ def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
         )
     for problem in document.get("problems") or []:
         lines.append((f"  {problem}", colour))
+    lines += cause_lines(document.get("causes") or [])
     failed = document["failed_checks"]
     for check in failed[:MAX_LISTED_FAILURES]:
         lines.append((f"  failed: {check}", "red"))

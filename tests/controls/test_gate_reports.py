@@ -145,3 +145,16 @@ def test_html_report_leads_with_the_verdict_and_names_the_failing_check(gate):
     page = (gate.report_dir / "report.html").read_text(encoding="utf-8")
     assert '<title id="head-title">FAILED: mirrorcheck mirror.test' in page
     assert gate.case.caught_by in page
+
+
+def test_summary_and_terminal_say_each_cause_once_before_the_failed_checks(gate):
+    summary = gate.run.summary()
+    causes = summary["causes"]
+    assert causes and len(causes) <= len(summary["failed_checks"]), causes
+    under = {check for cause in causes for check in cause["checks"]}
+    assert under == set(summary["failed_checks"])
+    caught = [c for c in causes if gate.case.caught_by in c["checks"]]
+    assert caught and all(c["where"] for c in caught), causes
+    lines = gate.run.output.splitlines()
+    said = next(i for i, line in enumerate(lines) if line.endswith((" cause:", " causes:")))
+    assert said < next(i for i, line in enumerate(lines) if line.startswith("  failed: "))

@@ -41,6 +41,9 @@ RENDERED = """(() => {
     resultsRows: document.querySelectorAll('#results-table tbody.results-table-row').length,
     nodes: rows.map((r) => ({name: r.cells[0].textContent, bad: r.classList.contains('mc-bad'),
                              height: r.getBoundingClientRect().height})),
+    causes: Array.from(document.querySelectorAll('#mc-causes li.mc-cause')).map((li) => ({
+      text: li.textContent, top: li.getBoundingClientRect().top})),
+    failedTop: box(document.getElementById('mc-failed-checks')),
     charts: document.querySelectorAll('#mc-charts svg.mc-chart').length,
     bars: bars.map((b) => ({first: b.classList.contains('mc-bar-first'),
                             width: b.getBoundingClientRect().width,
@@ -120,6 +123,13 @@ def test_verdict_comes_before_everything_else(canned):
     assert rendered["title"].startswith("FAILED: mirrorcheck mirror.test")
     assert rendered["verdictText"].startswith("FAILED: mirror.test (hermetic lab)")
     assert rendered["verdict"]["top"] < rendered["environment"]["top"]
+
+
+def test_the_cause_shows_on_top_before_the_failed_checks(canned):
+    _, rendered, *_ = canned
+    (cause,) = rendered["causes"]
+    assert "test_node_daemon_json_keeps_the_mirror[node-3]" in cause["text"]
+    assert rendered["verdict"]["top"] < cause["top"] < rendered["failedTop"]["top"]
 
 
 def test_node_table_renders_a_row_per_node_and_marks_the_failing_one(canned):

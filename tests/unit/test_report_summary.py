@@ -7,7 +7,7 @@ import re
 import jsonschema
 import pytest
 
-from mirrorcheck.report import html, terminal
+from mirrorcheck.report import causes, html, terminal
 from mirrorcheck.report.figures import (
     NODE_FIELD_ACCEPTS,
     NODE_FIELDS,
@@ -482,3 +482,56 @@ def test_a_usage_errors_summary_validates_and_the_terminal_names_each_problem():
     assert (document["verdict"], document["exit_code"]) == ("usage_error", 4)
     lines = [line for line, _ in terminal.summary_block(document)]
     assert "  --max-pulls -1: must be 0 or more. Fix: x" in lines
+
+
+# ------------------------------------------------------------------------- causes
+
+HTTP_FILE_FINDING = (
+    "/tmp/daemon.json:3:5: error [daemon-json/mirror-missing] the expected mirror "
+    "'https://mirror.test/' is not in registry-mirrors (found 'http://mirror.test')"
+)
+
+
+def run_with_one_cause_behind_three_failures() -> RunRecord:
+    run = healthy_run()
+    failed(run, "suites/test_daemon_json.py::test_daemon_json_passes_the_reader", HTTP_FILE_FINDING)
+    node_copy = HTTP_FILE_FINDING.replace("/tmp/daemon.json", "node-2:/etc/docker/daemon.json")
+    stopped = f"node-2 is not known to use the mirror: not listed; its daemon.json:\n{node_copy}"
+    for name in ("test_node_pull_goes_through_the_mirror", "test_pull_by_digest"):
+        check = f"suites/test_bypass.py::{name}[node-2]"
+        run.add_phase(check, "setup", "failed", message=known_cause_message_of(stopped))
+        run.add_phase(check, "teardown", "passed", properties=[("node", "node-2")])
+    return run
+
+
+def known_cause_message_of(stopped: str) -> str:
+    return f"{stopped}\n{causes.KNOWN_CAUSE_MARK}"
+
+
+def test_summary_says_each_cause_once_with_where_and_the_checks_it_failed():
+    document = summary_of(run_with_one_cause_behind_three_failures(), exit_code=1)
+    jsonschema.validate(document, load_schema(), cls=jsonschema.Draft202012Validator)
+    (cause,) = document["causes"]
+    assert cause["cause"].startswith("[daemon-json/mirror-missing]")
+    assert cause["where"] == ["/tmp/daemon.json:3:5", "node-2:/etc/docker/daemon.json:3:5"]
+    assert len(cause["checks"]) == 3 and set(cause["checks"]) == set(document["failed_checks"])
+
+
+def test_a_passing_run_has_no_causes():
+    assert summary_of(healthy_run(), exit_code=0)["causes"] == []
+
+
+def test_terminal_says_how_many_causes_before_the_failed_checks():
+    document = summary_of(run_with_one_cause_behind_three_failures(), exit_code=1)
+    lines = [line for line, _ in terminal.summary_block(document)]
+    assert lines[1] == "  1 cause:"
+    assert lines[2].startswith("  1. [daemon-json/mirror-missing]")
+    assert lines[3] == "     at /tmp/daemon.json:3:5, node-2:/etc/docker/daemon.json:3:5"
+    assert lines[4].startswith("     failed 3: test_daemon_json_passes_the_reader, ")
+    assert lines[5].startswith("  failed: ")
+
+
+def test_html_shows_the_causes_above_the_failed_checks():
+    banner = html.verdict_banner(summary_of(run_with_one_cause_behind_three_failures(), 1))
+    assert banner.index('id="mc-causes"') < banner.index('id="mc-failed-checks"')
+    assert ">1 cause</h2>" in banner and "node-2:/etc/docker/daemon.json:3:5" in banner

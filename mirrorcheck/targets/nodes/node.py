@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mirrorcheck.rules.daemon_json.assess import assess
 from mirrorcheck.rules.daemon_json.document import DaemonJson
 from mirrorcheck.rules.daemon_json.engine import engine_or_default
 from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
@@ -144,3 +145,38 @@ def read_node_daemon_json(node: Node, info: Mapping[str, object] | None = None) 
         info = node.docker_info()
     engine = engine_or_default(info.get("ServerVersion"))
     return parse_daemon_json(data, path=f"{node.name}:{DAEMON_JSON_PATH}", engine=engine)
+
+
+def mirror_problem_of(node: Node, mirror_url: str) -> str | None:
+    """Why ``node`` is not known to pull through ``mirror_url``, or None when it may.
+
+    Known when the node did not start (its ``startup_error``), when ``docker
+    info`` does not answer, or when the running daemon's ``RegistryConfig.Mirrors``
+    (which dockerd normalises to ``https://host/``) does not list ``mirror_url``;
+    the text then adds the errors the reader finds in the node's daemon.json,
+    each as ``<node>:/etc/docker/daemon.json:line:column: error [code] ...``.
+    A daemon that lists the mirror returns None: only a pull can tell more.
+    The text does not start with the node's name; the caller places it. Runs
+    ``docker info`` and reads one file on the node; raises nothing.
+    """
+    if node.startup_error:
+        return node.startup_error
+    try:
+        info = node.docker_info()
+    except (NodeError, ValueError) as error:
+        return str(error)
+    running = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
+    if mirror_url.rstrip("/") + "/" in running:
+        return None
+    problem = (
+        f"the running daemon does not list {mirror_url.rstrip('/')}/ in registry-mirrors "
+        f"(docker info, RegistryConfig.Mirrors: {running})"
+    )
+    try:
+        doc = read_node_daemon_json(node, info)
+        found = assess(doc, mirror_url=mirror_url, allow_other_mirrors=True).errors
+    except (NodeError, ValueError) as error:
+        return f"{problem}; {error}"
+    if found:
+        problem += "; its daemon.json:\n" + "\n".join(f.render() for f in found)
+    return problem

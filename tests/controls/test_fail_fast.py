@@ -1,0 +1,85 @@
+"""A node whose daemon does not list the mirror: its checks stop at once, the verdict says why once.
+
+One lab run (one node) on a daemon.json whose mirror is plain ``http://``:
+dockerd runs it, so the node lists ``http://mirror.test/`` where the lab
+serves ``https://mirror.test``. The reader's checks and the check that the
+running daemon lists the mirror fail on their own evidence; the checks that
+pull through the mirror stop before their first pull, naming the node's
+cause; summary.json and the terminal give one cause for all of them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mirrorcheck.report.causes import KNOWN_CAUSE_MARK
+from tests.suite_runner import SuiteRun, run_suites
+
+pytestmark = [pytest.mark.docker]
+
+HTTP_MIRROR = """{
+    "log-driver": "journald",
+    "registry-mirrors": ["http://mirror.test"]
+}
+"""
+SUITES = (
+    "suites/test_daemon_json.py",
+    "suites/test_smoke.py",
+    "suites/test_bypass.py",
+    "suites/test_cache_hits.py",
+)
+OWN_EVIDENCE = (
+    "suites/test_daemon_json.py::test_daemon_json_passes_the_reader",
+    "suites/test_daemon_json.py::test_node_daemon_json_passes_the_reader[node-1]",
+    "suites/test_smoke.py::test_node_daemon_lists_the_mirror[node-1]",
+)
+STOPPED = (
+    "suites/test_bypass.py::test_node_pull_goes_through_the_mirror[node-1]",
+    "suites/test_cache_hits.py::test_pull_by_digest_asks_upstream_nothing[node-1]",
+)
+
+
+@pytest.fixture(scope="module")
+def http_mirror_run(engine, settings, tmp_path_factory) -> SuiteRun:
+    work = tmp_path_factory.mktemp("http-mirror")
+    daemon_json = work / "daemon.json"
+    daemon_json.write_text(HTTP_MIRROR, encoding="utf-8")
+    return run_suites(
+        *SUITES,
+        "--daemon-json",
+        str(daemon_json),
+        "--nodes",
+        "1",
+        tmp_path=work,
+        report_dir=settings.report_dir / "controls" / "fail-fast-http-mirror",
+    )
+
+
+def test_one_cause_names_the_http_mirror_with_every_check_it_failed(http_mirror_run):
+    summary = http_mirror_run.summary()
+    assert summary["exit_code"] == 1, http_mirror_run.output[-3000:]
+    naming = [c for c in summary["causes"] if "http://mirror.test" in c["cause"]]
+    assert len(naming) == 1, summary["causes"]
+    (cause,) = naming
+    for check in (*OWN_EVIDENCE, *STOPPED):
+        assert check in summary["failed_checks"], f"{check} did not fail"
+        assert check in cause["checks"], f"{check} is not under {cause}"
+    assert any(w.endswith("daemon.json:3:5") for w in cause["where"]), cause["where"]
+
+
+def test_checks_that_pull_stop_before_pulling_and_name_the_node_and_its_file(http_mirror_run):
+    messages = {c["id"]: c["message"] for c in http_mirror_run.summary()["checks"]}
+    for check in STOPPED:
+        assert KNOWN_CAUSE_MARK in messages[check], messages[check]
+        assert "node-1 is not known to use the mirror" in messages[check]
+        assert "node-1:/etc/docker/daemon.json:3:5" in messages[check]
+    for check in OWN_EVIDENCE:
+        assert KNOWN_CAUSE_MARK not in messages[check], messages[check]
+
+
+def test_terminal_says_the_causes_before_the_failed_checks(http_mirror_run):
+    lines = http_mirror_run.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("mirrorcheck FAILED"))
+    assert lines[start + 1].endswith(" causes:") or lines[start + 1] == "  1 cause:"
+    first_failed = next(i for i, line in enumerate(lines) if line.startswith("  failed: "))
+    assert first_failed > start + 1
