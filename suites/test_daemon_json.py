@@ -131,6 +131,7 @@ def _node_file(node: Node, info: dict) -> DaemonJson:
         )
 
 
+@pytest.mark.own_evidence
 def test_node_daemon_json_passes_the_reader(node, deployment, settings, record_property):
     """The node's own copy, read as its dockerd reads it."""
     info = node.docker_info()
@@ -150,6 +151,7 @@ def test_node_daemon_json_passes_the_reader(node, deployment, settings, record_p
     fail_with_findings(result)
 
 
+@pytest.mark.own_evidence
 def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, record_property):
     """docker info's mirrors are the file's, normalised: the daemon was restarted (or reloaded)."""
     info = node.docker_info()
@@ -165,6 +167,7 @@ def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, record_propert
     )
 
 
+@pytest.mark.own_evidence
 def test_node_dockerd_validate_agrees_with_the_reader(node, deployment, settings, record_property):
     """Engine 23.0 and later: the node's dockerd judges its own file, without restarting."""
     info = node.docker_info()

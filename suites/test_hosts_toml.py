@@ -29,6 +29,7 @@ def _read_if_present(node: Node, path: str) -> bytes | None:
         pytest.fail(f"{error}. Fix: make {path} a readable file, or remove it", pytrace=False)
 
 
+@pytest.mark.own_evidence
 def test_node_hosts_toml_keeps_the_daemon_json_mirrors(node, record_property):
     """No hosts.toml for Docker Hub on the node defines a [host]: the mirrors stay in force."""
     try:

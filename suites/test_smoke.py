@@ -8,6 +8,8 @@ and every node's running daemon lists the mirror.
 
 from __future__ import annotations
 
+import pytest
+
 from mirrorcheck.probes.access_log import BLOB, MANIFEST_BY_TAG
 
 
@@ -46,6 +48,7 @@ def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, unique_name, rec
     )
 
 
+@pytest.mark.own_evidence
 def test_node_daemon_lists_the_mirror(node, deployment):
     mirrors = node.effective_mirrors()
     assert f"{deployment.mirror_url}/" in mirrors, (

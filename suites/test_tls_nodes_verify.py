@@ -52,6 +52,7 @@ def _resolved_on(node: Node, host: str) -> list[str]:
     return sorted({line.split()[0] for line in result.output.splitlines() if line.strip()})
 
 
+@pytest.mark.own_evidence
 def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment, endpoint):
     """The file on the node, read as its dockerd reads it, with line and column."""
     try:
@@ -66,6 +67,7 @@ def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment,
         pytest.fail(render_all(insecure), pytrace=False)
 
 
+@pytest.mark.own_evidence
 def test_node_daemon_treats_the_mirror_as_a_secure_registry(
     node, deployment, endpoint, record_property
 ):

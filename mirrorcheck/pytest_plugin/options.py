@@ -30,6 +30,10 @@ REDACTOR_KEY = pytest.StashKey[Redactor]()
 DEFAULT_REPORT_FILES = ("junit.xml", "report.html")
 LAB_USED_KEY = pytest.StashKey[bool]()
 RUN_ID_KEY = pytest.StashKey[str]()
+OWN_EVIDENCE = (
+    "own_evidence: the check's claim is the node's own configuration (its files, the mirrors "
+    "its daemon lists): it gets the node even when the node is known not to use the mirror"
+)
 HERMETIC_ONLY = (
     "hermetic_only: proves something only the hermetic lab can show; skipped in live mode"
 )
@@ -149,6 +153,7 @@ def replace_stale_reports(report_dir: Path, problems: list[str], written_anyway:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", HERMETIC_ONLY)
+    config.addinivalue_line("markers", OWN_EVIDENCE)
     configure_settings(config)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
