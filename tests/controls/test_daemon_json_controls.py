@@ -25,6 +25,7 @@ from mirrorcheck.rules.daemon_json.catalog import (
 )
 from mirrorcheck.rules.hosts_toml.catalog import OVERRIDES_MIRRORS
 from mirrorcheck.targets.lab.nodes import HOSTS_TOML_PATH
+from mirrorcheck.versions import DEFAULT_ENGINE
 from tests.suite_runner import run_suites
 
 pytestmark = [pytest.mark.docker]
@@ -122,7 +123,7 @@ def test_reference_files_pass_the_daemon_json_suite(engine, tmp_path):
     for row in rows.values():
         assert row["daemon_json_verdict"] == "ok" and row["mirror_configured"] is True
         assert row["effective_mirrors"] == ["https://mirror.test/"]
-        assert row["engine_version"].startswith("20.10.")
+        assert row["engine_version"].startswith(f"{DEFAULT_ENGINE}.")
 
 
 def test_baseline_change_besides_registry_mirrors_fails_the_baseline_check(engine, tmp_path):
