@@ -214,7 +214,7 @@ def _one_line(finding: Finding) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Check daemon.json files; exit 1 on errors, 0 otherwise, 2 on usage errors."""
     parser = argparse.ArgumentParser(
-        prog="python -m mirrorcheck.rules.daemon_json.assess",
+        prog="mirrorcheck lint daemon-json",
         description="Check Docker daemon.json files for a registry-mirror rollout.",
     )
     parser.add_argument(
