@@ -100,6 +100,29 @@ def excerpt(text: str, line: int | None, column: int | None) -> str:
     return f"{row}\n{' ' * len(before)}^"
 
 
+def _syntax_finding(
+    text: str,
+    line: int | None,
+    column: int | None,
+    *,
+    path: str,
+    code_prefix: str,
+    message: str,
+    fix: str,
+) -> Finding:
+    """The one shape of every reason a YAML file cannot be read: ``<prefix>/yaml-syntax``."""
+    return Finding(
+        severity=Severity.ERROR,
+        code=f"{code_prefix}/yaml-syntax",
+        message=message,
+        fix=fix,
+        path=path,
+        line=line,
+        column=column,
+        excerpt=excerpt(text, line, column),
+    )
+
+
 def not_text(text: str, offset: int, *, path: str, code_prefix: str, consequence: str) -> Finding:
     """The file holds a character YAML refuses: binary data, or bytes that were not UTF-8."""
     line, column = line_col(text, offset)
@@ -107,15 +130,14 @@ def not_text(text: str, offset: int, *, path: str, code_prefix: str, consequence
     what = (
         "bytes that are not UTF-8" if char == "\ufffd" else f"the control character {shown(char)}"
     )
-    return Finding(
-        severity=Severity.ERROR,
-        code=f"{code_prefix}/yaml-syntax",
+    return _syntax_finding(
+        text,
+        line,
+        column,
+        path=path,
+        code_prefix=code_prefix,
         message=f"not a YAML text file: it holds {what} (a binary file?); {consequence}",
         fix="give the YAML file itself, saved as UTF-8 text",
-        path=path,
-        line=line,
-        column=column,
-        excerpt=excerpt(text, line, column),
     )
 
 
@@ -124,16 +146,15 @@ def too_deep(
 ) -> Finding:
     """Mappings and sequences nest deeper than mirrorcheck reads, from ``mark`` on."""
     line, column = place(text, mark)
-    return Finding(
-        severity=Severity.ERROR,
-        code=f"{code_prefix}/yaml-syntax",
+    return _syntax_finding(
+        text,
+        line,
+        column,
+        path=path,
+        code_prefix=code_prefix,
         message=f"mappings and sequences nest more than {MAX_DEPTH} levels deep here: "
         f"mirrorcheck reads no deeper, and no setting nests like this; {consequence}",
         fix="flatten the value: no registry config or stack key nests more than a few levels",
-        path=path,
-        line=line,
-        column=column,
-        excerpt=excerpt(text, line, column),
     )
 
 
@@ -142,15 +163,14 @@ def recursive_alias(
 ) -> Finding:
     """An alias (``*name``) used inside the node its anchor (``&name``) names."""
     line, column = place(text, mark)
-    return Finding(
-        severity=Severity.ERROR,
-        code=f"{code_prefix}/yaml-syntax",
+    return _syntax_finding(
+        text,
+        line,
+        column,
+        path=path,
+        code_prefix=code_prefix,
         message=f"this value contains itself through an alias: it has no end; {consequence}",
         fix="use the alias (*name) outside the node that defines its anchor (&name)",
-        path=path,
-        line=line,
-        column=column,
-        excerpt=excerpt(text, line, column),
     )
 
 
@@ -165,15 +185,14 @@ def bad_value(
 ) -> Finding:
     """A value YAML parses but cannot build (``!!int x``, an unknown tag, a list as a key)."""
     line, column = place(text, mark)
-    return Finding(
-        severity=Severity.ERROR,
-        code=f"{code_prefix}/yaml-syntax",
+    return _syntax_finding(
+        text,
+        line,
+        column,
+        path=path,
+        code_prefix=code_prefix,
         message=f"YAML cannot build this value: {shown(problem)}; {consequence}",
         fix="write a plain value (drop the !!tag, quote the text, use a plain key)",
-        path=path,
-        line=line,
-        column=column,
-        excerpt=excerpt(text, line, column),
     )
 
 
@@ -250,13 +269,12 @@ def syntax_error(
         problem = f"found character {char!r} that cannot start any token"
     if err.context and err.problem and not err.context.startswith("while"):
         problem = f"{err.context}, {problem}"
-    return Finding(
-        severity=Severity.ERROR,
-        code=f"{code_prefix}/yaml-syntax",
+    return _syntax_finding(
+        text,
+        line,
+        column,
+        path=path,
+        code_prefix=code_prefix,
         message=f"YAML syntax error: {shown(problem)}; {consequence}",
         fix=_syntax_fix(both),
-        path=path,
-        line=line,
-        column=column,
-        excerpt=excerpt(text, line, column),
     )
