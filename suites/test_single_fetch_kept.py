@@ -23,7 +23,8 @@ from mirrorcheck.targets.evidence import (
     EvidenceUnavailable,
 )
 from mirrorcheck.targets.nodes.node import NodeError
-from mirrorcheck.targets.probe_pulls import ObservedPull, PullBudgetExhausted
+from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
+from mirrorcheck.targets.pull_route import ObservedPull
 from mirrorcheck.waiting import WaitTimeout, wait_until
 
 # distribution 2.8 writes a fetched blob to storage in the background, after serving it.

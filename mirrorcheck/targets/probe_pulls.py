@@ -61,24 +61,9 @@ from mirrorcheck.targets.evidence import (
     MirrorEvidence,
 )
 from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
-from mirrorcheck.targets.pull_route import (
-    QUIET_LOG_LEVELS,
-    ObservedPull,
-    PullRoute,
-    mirror_entry,
-)
+from mirrorcheck.targets.pull_route import ObservedPull
 from mirrorcheck.versions import fallback_lines
 from mirrorcheck.waiting import WaitTimeout, wait_until
-
-__all__ = [
-    "QUIET_LOG_LEVELS",
-    "ObservedPull",
-    "ProbePulls",
-    "PullBudget",
-    "PullBudgetExhausted",
-    "PullRoute",
-    "mirror_entry",
-]
 
 PULL_TIMEOUT = 300.0
 # A proxy writes its log line as each answer completes; the last ones may land

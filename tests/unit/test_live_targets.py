@@ -38,11 +38,8 @@ from mirrorcheck.targets.nodes.connect import explain_engine_failure, node_from_
 from mirrorcheck.targets.nodes.host_keys import HostKeyRefused
 from mirrorcheck.targets.nodes.node import PullResult
 from mirrorcheck.targets.nodes.ssh import explain_ssh_error, parse_ssh_url
-from mirrorcheck.targets.probe_pulls import (
-    ObservedPull,
-    PullBudget,
-    PullBudgetExhausted,
-)
+from mirrorcheck.targets.probe_pulls import PullBudget, PullBudgetExhausted
+from mirrorcheck.targets.pull_route import ObservedPull
 from mirrorcheck.versions import CLASSIC, FALLBACK_LOG_LINES
 
 MIRROR = "https://mirror.example.com"

@@ -25,7 +25,8 @@ from mirrorcheck.targets.evidence import (
     MirrorEvidence,
 )
 from mirrorcheck.targets.nodes.node import PullResult
-from mirrorcheck.targets.probe_pulls import ObservedPull, ProbePulls, PullBudget
+from mirrorcheck.targets.probe_pulls import ProbePulls, PullBudget
+from mirrorcheck.targets.pull_route import ObservedPull
 from tests.unit.fake_registry import FakeRegistry, PullingNode
 
 MIRROR = "https://mirror.example.com"

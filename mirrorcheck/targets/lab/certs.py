@@ -155,44 +155,38 @@ class LabCertificates:
         self, directory: str | os.PathLike[str], variant: Variant = Variant.HEALTHY
     ) -> CertFiles:
         """Write ``ca.crt``, ``server.crt`` (chain) and ``server.key`` into ``directory``."""
-        target = Path(directory)
-        target.mkdir(parents=True, exist_ok=True)
-        leaf = self.issue(variant)
-        files = CertFiles(
-            directory=target,
-            ca_cert=target / CA_FILE,
-            server_cert=target / SERVER_CERT_FILE,
-            server_key=target / SERVER_KEY_FILE,
-        )
-        files.ca_cert.write_bytes(self.ca.cert_pem.bytes())
-        files.server_cert.write_bytes(b"".join(pem.bytes() for pem in leaf.cert_chain_pems))
-        files.server_key.write_bytes(leaf.private_key_pem.bytes())
-        # nginx's master process reads the key as root before dropping privileges.
-        files.server_key.chmod(0o600)
-        return files
+        return _write_files(directory, self.ca, self.issue(variant))
 
     def write_docker_hub(self, directory: str | os.PathLike[str]) -> CertFiles:
         """Docker Hub's stand-in: ``hub_ca`` as ``ca.crt``, a leaf for every Hub name.
 
         Valid for a year from an hour back, for ``DOCKER_HUB_NAMES``.
         """
-        target = Path(directory)
-        target.mkdir(parents=True, exist_ok=True)
         leaf = self.hub_ca.issue_cert(
             *DOCKER_HUB_NAMES,
             not_before=self.now - dt.timedelta(hours=1),
             not_after=self.now + dt.timedelta(days=365),
             key_type=self.key_type,
         )
-        files = CertFiles(
-            directory=target,
-            ca_cert=target / CA_FILE,
-            server_cert=target / SERVER_CERT_FILE,
-            server_key=target / SERVER_KEY_FILE,
-        )
-        files.ca_cert.write_bytes(self.hub_ca.cert_pem.bytes())
-        files.server_cert.write_bytes(b"".join(pem.bytes() for pem in leaf.cert_chain_pems))
-        files.server_key.write_bytes(leaf.private_key_pem.bytes())
-        # A private key: readable by its owner only, like the proxy's.
-        files.server_key.chmod(0o600)
-        return files
+        return _write_files(directory, self.hub_ca, leaf)
+
+
+def _write_files(
+    directory: str | os.PathLike[str], ca: trustme.CA, leaf: trustme.LeafCert
+) -> CertFiles:
+    """``ca.crt``, ``server.crt`` (the leaf's chain) and ``server.key`` in ``directory``."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    files = CertFiles(
+        directory=target,
+        ca_cert=target / CA_FILE,
+        server_cert=target / SERVER_CERT_FILE,
+        server_key=target / SERVER_KEY_FILE,
+    )
+    files.ca_cert.write_bytes(ca.cert_pem.bytes())
+    files.server_cert.write_bytes(b"".join(pem.bytes() for pem in leaf.cert_chain_pems))
+    files.server_key.write_bytes(leaf.private_key_pem.bytes())
+    # A private key, owner only: nginx's master process reads it as root before dropping
+    # privileges, the stand-in's registry as itself.
+    files.server_key.chmod(0o600)
+    return files
