@@ -108,7 +108,11 @@ def _record_targets_again(config: pytest.Config) -> None:
 
 
 def initial_target(settings: Settings) -> dict[str, object]:
-    """What is known about the target before anything starts: the files under test."""
+    """What is known about the target before anything starts: the files under test.
+
+    A run without --mirror-url is named "files only" until the lab describes
+    itself (mode "hermetic"): a run of the file checks alone starts no lab.
+    """
     if settings.live:
         mirror_url = settings.mirror_url or ""
         fqdn = urlsplit(mirror_url).hostname or mirror_url
@@ -116,7 +120,7 @@ def initial_target(settings: Settings) -> dict[str, object]:
         fqdn = settings.mirror_fqdn
         mirror_url = f"https://{fqdn}"
     target: dict[str, object] = {
-        "mode": "live" if settings.live else "hermetic",
+        "mode": "live" if settings.live else "files",
         "fqdn": fqdn,
         "mirror_url": mirror_url,
         "files": {
@@ -261,12 +265,6 @@ class ReportWriter:
         self.summary: dict | None = None
         self.html_report: object | None = None
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """junit's suite is named after the target, unless the user named it (junit_suite_name)."""
-        xml = _junit(self.config)
-        if xml is not None and self.config.getini("junit_suite_name") == "pytest":
-            xml.suite_name = str(self.run.target.get("name", "mirrorcheck"))
-
     # -- collecting --------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
@@ -327,10 +325,15 @@ class ReportWriter:
         self._junit_suite_properties(self.summary)
 
     def _junit_suite_properties(self, document: dict) -> None:
+        """junit's suite is named after the target (unless junit_suite_name is set) and carries
+        the target's mode, URL, versions and verdict as properties."""
         xml = _junit(self.config)
         if xml is None:
             return
         target = document["target"]
+        if self.config.getini("junit_suite_name") == "pytest":
+            # named at the end: the mode is known once the lab (if any) has described itself
+            xml.suite_name = str(target.get("name", "mirrorcheck"))
         xml.add_global_property("target", target["name"])
         for name in ("mode", "mirror_url", "fqdn", "registry_version", "ssh_host_keys"):
             if target.get(name):

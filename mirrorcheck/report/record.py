@@ -49,11 +49,15 @@ def node_dicts(nodes: object) -> list[dict]:
     return found
 
 
+# How reports name each mode: "files" is a run whose checks read the files under test only.
+MODE_NAMES = {"hermetic": "hermetic lab", "live": "live", "files": "files only"}
+
+
 def target_name(target: Mapping[str, object]) -> str:
     """How reports name the target: its host and how it is reached."""
     where = str(target.get("fqdn") or target.get("mirror_url") or "mirror")
     mode = str(target.get("mode") or "")
-    return f"{where} ({'hermetic lab' if mode == 'hermetic' else mode})" if mode else where
+    return f"{where} ({MODE_NAMES.get(mode, mode)})" if mode else where
 
 
 @dataclass
