@@ -10,12 +10,15 @@ Usage::
     mirrorcheck lint traefik STACK --mirror-fqdn HOST [--registry-config FILE]
     mirrorcheck lint hosts-toml FILE...
 
-Exit codes: 0 fine, 1 findings or failure, 2 usage error.
+Exit codes: 0 fine, 1 findings or failure, 2 usage error (for the linters also a file
+that cannot be linted: missing, a directory, unreadable, binary, or of another kind;
+``mirrorcheck lint --help`` lists them).
 
 What the linters print has its secrets taken out (``mirrorcheck.text.redact``:
 URL passwords, credential-like keys' values, and those values wherever they
-appear) and its control characters escaped, so the bytes of a binary file
-never reach the terminal raw.
+appear) and its control characters escaped; a binary file is named, never
+printed. The guide's ``<your ... FQDN>`` placeholder is one finding, or filled
+in first with ``--mirror-fqdn HOST`` (daemon-json, registry-config, traefik).
 """
 
 from __future__ import annotations
@@ -30,10 +33,20 @@ from mirrorcheck.findings import errors, render_all
 from mirrorcheck.rules.daemon_json import assess as daemon_json
 from mirrorcheck.rules.hosts_toml import lint as hosts_toml
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
+from mirrorcheck.rules.lint_args import EXIT_CODES, LintParser, file_arg, host_name_arg, text_arg
+from mirrorcheck.rules.lint_input import (
+    EXIT_UNUSABLE,
+    REGISTRY_CONFIG,
+    STACK,
+    Kind,
+    input_problem,
+)
+from mirrorcheck.rules.placeholder import FQDN_PLACEHOLDERS
 from mirrorcheck.rules.registry.config import DEFAULT_PORT, read_runnable_config
 from mirrorcheck.rules.registry.deployment import lint_deployment
 from mirrorcheck.rules.registry.schema import DOCKER_HUB_REMOTEURL
 from mirrorcheck.rules.registry.stack import read_stack
+from mirrorcheck.rules.registry.stack_lint import placeholder_labels
 from mirrorcheck.rules.traefik.lint import TraefikSetup, lint_traefik_routing
 from mirrorcheck.targets.lab.images.supply import (
     ROLES,
@@ -44,8 +57,6 @@ from mirrorcheck.targets.lab.images.supply import (
 from mirrorcheck.targets.lab.sweeper import leftovers, sweep_all, sweep_stale
 from mirrorcheck.text.redact import Redactor, printable, secrets_in_file, secrets_in_text
 from mirrorcheck.text.yaml_source import YamlReadError
-
-MIRROR_SCHEMES = ("http", "https")
 
 
 def _images(args: argparse.Namespace) -> int:
@@ -95,41 +106,71 @@ def _sweep(args: argparse.Namespace) -> int:
 def _version_arg(text: str) -> RegistryVersion:
     parsed = parse_version(text)
     if parsed is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a version like 2.8.2 or 3.0.0")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a version. Fix: give one like 2.8.2 or 3.0.0"
+        )
     return parsed
+
+
+FQDN_HELP = (
+    "the mirror's host name (the host of the nodes' mirror URL); fills the guide's "
+    "<your mirror FQDN> placeholder first, as the suites do"
+)
 
 
 def registry_config_parser() -> argparse.ArgumentParser:
     """The options of ``mirrorcheck lint registry-config``."""
-    parser = argparse.ArgumentParser(
+    parser = LintParser(
         prog="mirrorcheck lint registry-config",
         description="Strict lint of a distribution config.yml used as a Docker Hub mirror.",
     )
-    parser.add_argument("config", help="the registry's config.yml")
-    parser.add_argument("--stack", help="the swarm stack / compose file that runs the registry")
-    parser.add_argument("--service", help="the registry's service in the stack file")
+    parser.add_argument("config", type=file_arg, metavar="CONFIG", help="the registry's config.yml")
+    parser.add_argument(
+        "--stack",
+        type=file_arg,
+        metavar="FILE",
+        help="the swarm stack / compose file that runs the registry",
+    )
+    parser.add_argument(
+        "--service", type=text_arg, metavar="NAME", help="the registry's service in the stack"
+    )
     parser.add_argument(
         "--registry-version",
         type=_version_arg,
+        metavar="V",
         help="distribution version, e.g. 2.8.2 or 3.0.0 (default: the stack's image tag, else 2.8)",
     )
     parser.add_argument(
-        "--mount-target", help="where the config is mounted in the container (checked per version)"
+        "--mount-target",
+        type=text_arg,
+        metavar="PATH",
+        help="where the config is mounted in the container (checked per version)",
     )
     parser.add_argument(
         "--expected-remoteurl",
+        type=text_arg,
+        metavar="URL",
         default=DOCKER_HUB_REMOTEURL,
         help=f"the upstream the mirror must proxy (default {DOCKER_HUB_REMOTEURL})",
     )
+    parser.add_argument("--mirror-fqdn", type=host_name_arg, metavar="HOST", help=FQDN_HELP)
     return parser
+
+
+def _unusable(*files: tuple[str | None, Kind]) -> int | None:
+    """Print why each named file cannot be linted as its kind; the exit code, or None: lint."""
+    problems = [input_problem(path, kind) for path, kind in files if path is not None]
+    for problem in filter(None, problems):
+        print(problem, file=sys.stderr)
+    return EXIT_UNUSABLE if any(problems) else None
 
 
 def lint_registry_config(argv: Sequence[str]) -> int:
     """Print the findings; 1 when any is an error, 0 otherwise, 2 on usage errors."""
-    try:
-        args = registry_config_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    args = registry_config_parser().parse_args(argv)
+    unusable = _unusable((args.config, REGISTRY_CONFIG), (args.stack, STACK))
+    if unusable is not None:
+        return unusable
     findings = lint_deployment(
         args.config,
         args.stack,
@@ -137,6 +178,7 @@ def lint_registry_config(argv: Sequence[str]) -> int:
         service=args.service,
         mount_target=args.mount_target,
         expected_remoteurl=args.expected_remoteurl,
+        mirror_fqdn=args.mirror_fqdn,
     )
     if findings:
         print(render_all(findings))
@@ -145,29 +187,58 @@ def lint_registry_config(argv: Sequence[str]) -> int:
 
 def traefik_parser() -> argparse.ArgumentParser:
     """The options of ``mirrorcheck lint traefik``."""
-    parser = argparse.ArgumentParser(
+    parser = LintParser(
         prog="mirrorcheck lint traefik",
         description="Whether a stack's labels make Traefik route the mirror's name to it.",
     )
-    parser.add_argument("stack", help="the swarm stack / compose file that runs the registry")
-    parser.add_argument("--mirror-fqdn", required=True, help="the host of the nodes' mirror URL")
-    parser.add_argument("--service", help="the registry's service in the stack file")
-    parser.add_argument("--registry-config", help="the registry's config.yml (for its port)")
-    parser.add_argument("--traefik-version", type=int, default=3, choices=(1, 2, 3))
     parser.add_argument(
-        "--resolver", action="append", help="a certificate resolver Traefik has (repeatable)"
+        "stack",
+        type=file_arg,
+        metavar="STACK",
+        help="the swarm stack / compose file that runs the registry",
     )
     parser.add_argument(
-        "--traefik-network", action="append", help="a network Traefik is on (repeatable)"
+        "--mirror-fqdn",
+        type=host_name_arg,
+        metavar="HOST",
+        help=FQDN_HELP + " (needed unless the stack still holds the placeholder)",
+    )
+    parser.add_argument(
+        "--service", type=text_arg, metavar="NAME", help="the registry's service in the stack"
+    )
+    parser.add_argument(
+        "--registry-config",
+        type=file_arg,
+        metavar="FILE",
+        help="the registry's config.yml (for its port)",
+    )
+    parser.add_argument("--traefik-version", type=int, default=3, choices=(1, 2, 3))
+    parser.add_argument(
+        "--resolver",
+        type=text_arg,
+        action="append",
+        metavar="NAME",
+        help="a certificate resolver Traefik has (repeatable)",
+    )
+    parser.add_argument(
+        "--traefik-network",
+        type=text_arg,
+        action="append",
+        metavar="NAME",
+        help="a network Traefik is on (repeatable)",
     )
     return parser
 
 
 def lint_traefik(argv: Sequence[str]) -> int:
     """Print the Traefik findings; 1 when any is an error, 0 otherwise, 2 on usage errors."""
-    args = traefik_parser().parse_args(argv)
+    parser = traefik_parser()
+    args = parser.parse_args(argv)
+    unusable = _unusable((args.stack, STACK), (args.registry_config, REGISTRY_CONFIG))
+    if unusable is not None:
+        return unusable
     try:
-        stack = read_stack(args.stack, service=args.service)
+        stack = read_stack(args.stack, service=args.service, mirror_fqdn=args.mirror_fqdn)
         port = (
             read_runnable_config(args.registry_config).listen_port
             if args.registry_config
@@ -176,40 +247,30 @@ def lint_traefik(argv: Sequence[str]) -> int:
     except YamlReadError as error:
         print(error.finding.render())
         return 1
+    # A placeholder left in the labels is one finding; it stands for the mirror's name meanwhile.
+    found = placeholder_labels(stack)
+    if args.mirror_fqdn is None and not found:
+        parser.error(
+            "the mirror's host name is needed: the stack's Host() rule must match it. "
+            "Fix: --mirror-fqdn mirror.example.com (the host of the nodes' mirror URL)"
+        )
     setup = TraefikSetup(
         version=args.traefik_version,
         resolvers=frozenset(args.resolver) if args.resolver else None,
         networks=frozenset(args.traefik_network) if args.traefik_network else None,
     )
-    findings = lint_traefik_routing(
+    found += lint_traefik_routing(
         stack.label_entries,
         path=stack.path,
         service=stack.service,
-        fqdn=args.mirror_fqdn,
+        fqdn=args.mirror_fqdn or FQDN_PLACEHOLDERS[1],
         registry_port=port,
         networks=stack.networks,
         setup=setup,
     )
-    if findings:
-        print(render_all(findings))
-    return 1 if errors(findings) else 0
-
-
-def _mirror_url_problem(argv: Sequence[str]) -> str | None:
-    """``lint daemon-json --mirror-url`` with a scheme dockerd refuses for a mirror, or None."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--mirror-url")
-    known, _ = parser.parse_known_args(argv)
-    url = known.mirror_url
-    if url is None or "://" not in url:
-        return None
-    scheme = url.split("://", 1)[0].lower()
-    if scheme in MIRROR_SCHEMES:
-        return None
-    return (
-        f"--mirror-url {url!r}: a registry mirror is an http:// or https:// URL (dockerd refuses "
-        f"{scheme}://). Fix: --mirror-url https://mirror.example.com"
-    )
+    if found:
+        print(render_all(found))
+    return 1 if errors(found) else 0
 
 
 def _redactor(argv: Sequence[str]) -> Redactor:
@@ -236,11 +297,9 @@ def _printed_safely(run: Callable[[], int], redactor: Redactor) -> int:
 
 def _lint(args: argparse.Namespace, rest: list[str]) -> int:
     redactor = _redactor(rest)
+    if args.what is None:
+        return _printed_safely(lambda: _lint_help(rest), redactor)
     if args.what == "daemon-json":
-        problem = _mirror_url_problem(rest)
-        if problem:
-            print(f"mirrorcheck lint daemon-json: {redactor.text(problem)}", file=sys.stderr)
-            return 2
         return _printed_safely(lambda: daemon_json.main(rest), redactor)
     if args.what == "traefik":
         return _printed_safely(lambda: lint_traefik(rest), redactor)
@@ -266,8 +325,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="lint a daemon.json, a registry config or a stack's Traefik labels",
         add_help=False,
     )
-    lint.add_argument("what", choices=["daemon-json", "registry-config", "traefik", "hosts-toml"])
+    lint.add_argument("what", nargs="?", choices=LINTERS)
     return parser
+
+
+LINTERS = ("daemon-json", "registry-config", "traefik", "hosts-toml")
+LINT_HELP = f"""usage: mirrorcheck lint {{{",".join(LINTERS)}}} FILE... [options]
+
+Lint the files of a registry-mirror rollout alone, without Docker (e.g. as pre-commit hooks):
+
+  daemon-json FILE...     each node's daemon.json [--mirror-url URL] [--baseline FILE]
+  registry-config CONFIG  the registry's config.yml [--stack FILE] [--registry-version V]
+  traefik STACK           the stack's Traefik labels --mirror-fqdn HOST [--registry-config FILE]
+  hosts-toml FILE...      containerd hosts.toml files that would override the mirrors
+
+daemon-json, registry-config and traefik take --mirror-fqdn HOST to fill the guide's
+<your ... FQDN> placeholder first, as the suites do; without it a placeholder is one
+finding. `mirrorcheck lint WHAT --help` lists each linter's options.
+
+{EXIT_CODES}
+"""
+
+
+def _lint_help(rest: Sequence[str]) -> int:
+    """``mirrorcheck lint --help``; without a linter named, one usage error line."""
+    if "-h" in rest or "--help" in rest:
+        print(LINT_HELP, end="")
+        return 0
+    print(
+        f"mirrorcheck lint: error: name what to lint, one of {', '.join(LINTERS)}. "
+        "Fix: e.g. mirrorcheck lint daemon-json /etc/docker/daemon.json (see mirrorcheck lint "
+        "--help)",
+        file=sys.stderr,
+    )
+    return EXIT_UNUSABLE
 
 
 def main(argv: list[str] | None = None) -> int:

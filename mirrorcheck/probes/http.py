@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
+from mirrorcheck.text.hostport import DEFAULT_PORTS
 
 
 class ResolvingAdapter(HTTPAdapter):

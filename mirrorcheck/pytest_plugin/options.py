@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-from mirrorcheck.options import OPTIONS, OPTIONS_BY_NAME, REPORT_DIR_NAME
+from mirrorcheck.options import OPTIONS, OPTIONS_BY_NAME, REPORT_DIR_NAME, Option
 from mirrorcheck.report.summary import usage_error_summary
 from mirrorcheck.settings import Settings, report_dir_problem
 from mirrorcheck.targets.lab.images.supply import ImageSupplyError, engine_or_explain
@@ -64,20 +64,62 @@ def run_id_of(config: pytest.Config) -> str:
     return config.stash[RUN_ID_KEY]
 
 
+# What each option's value is, as ``pytest --help`` shows it (``--nodes=N``); by kind otherwise.
+METAVARS = {
+    "registry-config": "FILE",
+    "daemon-json": "FILE",
+    "daemon-json-baseline": "FILE",
+    "stack-file": "FILE",
+    "mirror-fqdn": "HOST",
+    "engine": "V[,V...]",
+    "image-store": "containerd|classic",
+    "topology": "swarm|plain",
+    "mirror-url": "URL",
+    "node": "URL",
+    "ca-file": "PEM",
+    "mirror-address": "HOST:PORT",
+    "mirror-debug-url": "URL",
+    "mirror-storage": "URL",
+    "mirror-access-log": "URL",
+    "registry-version": "V",
+    "probe-image": "IMAGE",
+    "registry-image": "IMAGE",
+    "node-image": "IMAGE",
+    "proxy-image": "IMAGE",
+    "allow-daemon-key": "KEY",
+    "min-cert-days": "DAYS",
+    "lab-fault": "FAULT",
+    "report-dir": "DIR",
+}
+_METAVARS_BY_KIND = {"int": "N", "float": "X"}
+
+
+def metavar_of(option: Option) -> str:
+    """The placeholder ``pytest --help`` shows for the option's value (never its env var)."""
+    return getattr(option, "metavar", None) or METAVARS.get(
+        option.name, _METAVARS_BY_KIND.get(option.kind, "VALUE")
+    )
+
+
+def help_of(option: Option) -> str:
+    """The option's help, with its environment variable and its default."""
+    help_text = f"{option.help} (env {option.env}"
+    if option.default not in (None, False):
+        help_text += f"; default: {option.default}"
+    return help_text + ")"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mirrorcheck", "mirrorcheck: registry mirror verification")
     for option in OPTIONS:
-        help_text = f"{option.help} [env {option.env}]"
-        if option.default not in (None, False):
-            help_text += f" (default: {option.default})"
+        flag, help_text = f"--{option.name}", help_of(option)
         if option.kind == "flag":
-            group.addoption(
-                f"--{option.name}", dest=option.dest, action="store_true", help=help_text
-            )
-        elif option.kind == "list":
-            group.addoption(f"--{option.name}", dest=option.dest, action="append", help=help_text)
-        else:
-            group.addoption(f"--{option.name}", dest=option.dest, default=None, help=help_text)
+            group.addoption(flag, dest=option.dest, action="store_true", help=help_text)
+            continue
+        action = "append" if option.kind == "list" else "store"
+        group.addoption(
+            flag, dest=option.dest, action=action, metavar=metavar_of(option), help=help_text
+        )
 
 
 def redactor_of(config: pytest.Config) -> Redactor:

@@ -12,7 +12,8 @@ What counts as a secret:
   ``REGISTRY_PROXY_PASSWORD``; not ``passed``, ``author``,
   ``WWW-Authenticate``): YAML block ``Password: x``, YAML flow
   ``{password: x}``, JSON ``"password": "x"``, environment
-  ``REGISTRY_PROXY_PASSWORD=x``. The key stays, the value becomes ``***``;
+  ``REGISTRY_PROXY_PASSWORD=x``. The key stays, the value becomes ``***``.
+  A word in a path is no key: ``/etc/passwd: is a file`` is kept;
 - every literal of ``known`` secrets (found in the inputs by
   :func:`secrets_in_text` and :func:`url_secret`), wherever it appears, also
   percent-encoded. Literals shorter than ``MIN_SECRET_LENGTH`` are left to
@@ -52,8 +53,10 @@ _WORD = r"[^\s,{}\[\]\"'#][^\s,}\]\"'#]*"
 _SPACED = _WORD + r"(?:[ \t]+" + _WORD + r")*"
 # key, then ': ' (YAML, Python reprs) or '":' (JSON): the value may hold spaces up to the
 # line's end; or '=' (environment, command lines): one word.
+# A key starts after neither a word character nor a path separator: the ``passwd`` of
+# ``/etc/passwd: is a file`` is a file's name, not a key.
 _KEY_VALUE = re.compile(
-    rf"(?P<key>(?<![\w.-])[\"']?{_KEY}[\"']?)"
+    rf"(?P<key>(?<![\w.\-/\\])[\"']?{_KEY}[\"']?)"
     rf"(?:(?P<sep>[ \t]*:(?=[ \t\"'])[ \t]*)(?P<value>{_QUOTED}|{_SPACED})"
     rf"|(?P<eq>[ \t]*=[ \t]*)(?P<word>{_QUOTED}|{_WORD}))",
     re.IGNORECASE,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mirrorcheck.options import EXAMPLES
-from tests.suite_runner import run_suites
+from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]
 
@@ -54,37 +54,29 @@ def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(engine, 
     assert "did not serve" in run.message("test_node_pull_goes_through_the_mirror")
 
 
-def test_camel_case_remote_url_is_caught_by_the_lint_and_the_pulls(engine, tmp_path):
-    config = write(tmp_path, "camel.yml", REFERENCE_CONFIG.replace("remoteurl", "remoteUrl"))
-    run = run_suites(
+def lint_and_smoke_with_config(tmp_path: Path, config_text: str) -> SuiteRun:
+    """The registry config lint and the smoke pull, one node, on ``config_text`` as the config."""
+    return run_suites(
         "suites/test_registry_config.py",
         "suites/test_smoke.py",
         "--registry-config",
-        config,
+        write(tmp_path, "config.yml", config_text),
         "--nodes",
         "1",
         tmp_path=tmp_path,
     )
+
+
+def test_camel_case_remote_url_is_caught_by_the_lint_and_the_pulls(engine, tmp_path):
+    run = lint_and_smoke_with_config(tmp_path, REFERENCE_CONFIG.replace("remoteurl", "remoteUrl"))
     run.expect("test_registry_config_passes_the_lint", "failed")
     assert "remoteUrl" in run.message("test_registry_config_passes_the_lint")
     run.expect("test_node_pulls_a_test_image_by_tag_through_the_mirror", "failed")
 
 
 def test_mistyped_remote_url_is_caught_by_the_lint_and_the_pulls(engine, tmp_path):
-    config = write(
-        tmp_path,
-        "typo.yml",
-        REFERENCE_CONFIG.replace("registry-1.docker.io", "registry-1.docker.com"),
-    )
-    run = run_suites(
-        "suites/test_registry_config.py",
-        "suites/test_smoke.py",
-        "--registry-config",
-        config,
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
-    )
+    typo = REFERENCE_CONFIG.replace("registry-1.docker.io", "registry-1.docker.com")
+    run = lint_and_smoke_with_config(tmp_path, typo)
     assert run.exit_code == 1
     run.expect("test_registry_config_passes_the_lint", "failed")
     assert "registry-1.docker.com" in run.message("test_registry_config_passes_the_lint")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from mirrorcheck.cli import main as cli_main
-from mirrorcheck.pytest_plugin.options import replace_stale_reports
+from mirrorcheck.options import EXAMPLES, OPTIONS
+from mirrorcheck.pytest_plugin.options import metavar_of, replace_stale_reports
 from mirrorcheck.report.summary import load_schema
 from mirrorcheck.settings import Settings, report_dir_problem
 from mirrorcheck.text.endpoints import (
@@ -137,13 +140,75 @@ def test_lint_daemon_json_refuses_a_mirror_url_of_another_scheme(tmp_path: Path,
     assert "an http:// or https:// URL" in capsys.readouterr().err
 
 
-def test_the_lint_prints_a_binary_file_escaped(tmp_path: Path, capsys):
-    binary = tmp_path / "daemon.json"
-    binary.write_bytes(b"\x1b[2J\x1b]0;owned\x07\x00{}")
-    assert cli_main(["lint", "daemon-json", str(binary)]) == 1
+def test_the_lint_prints_control_characters_of_a_text_file_escaped(tmp_path: Path, capsys):
+    text = tmp_path / "daemon.json"
+    text.write_bytes(b'{"registry-mirrors": ["https://mirror.example.com"], "x": "\x1b[2J\x07"}')
+    assert cli_main(["lint", "daemon-json", str(text)]) == 1
     printed = capsys.readouterr()
     assert "\x1b" not in printed.out + printed.err and "\x07" not in printed.out + printed.err
     assert "\\x1b[2J" in printed.out + printed.err
+
+
+def test_the_lint_names_a_binary_file_in_one_line_without_its_bytes(tmp_path: Path, capsys):
+    binary = tmp_path / "daemon.json"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\x1b[2J\x1b]0;owned\x07\x00{}" * 20)
+    assert cli_main(["lint", "daemon-json", str(binary)]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    [line] = printed.err.splitlines()
+    assert line == (
+        f"{binary}: error: this is binary (an ELF executable), not a daemon.json; fix: give a "
+        "daemon.json (dockerd reads /etc/docker/daemon.json unless --config-file)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "told"),
+    [
+        (
+            ["traefik", "STACK", "--mirror-fqdn", "https://mirror.example.com"],
+            "'https://mirror.example.com' is a URL, not a host name. Fix: give its host, "
+            "--mirror-fqdn mirror.example.com",
+        ),
+        (["traefik", "STACK", "--mirror-fqdn", "mirror_1.example"], "not a DNS host name"),
+        (["daemon-json", "DAEMON", "--mirror-url", ""], "--mirror-url: an empty value. Fix:"),
+        (["daemon-json", "DAEMON", "--mirror-url="], "--mirror-url: an empty value. Fix:"),
+        (["daemon-json", "DAEMON", "--mirror-url", "https://m.example.com/v2"], "no user, path"),
+        (["daemon-json", "DAEMON", "--mirror-url", "ftp://x"], "an http:// or https:// URL"),
+        (["daemon-json", "DAEMON", "--mirror-fqdn", "a b"], "not a DNS host name"),
+        (["registry-config", "CONFIG", "--stack", ""], "--stack: an empty file name. Fix:"),
+        (["registry-config", "CONFIG", "--mirror-fqdn", ""], "--mirror-fqdn: an empty value"),
+        (["hosts-toml", ""], "an empty file name. Fix: name the file"),
+    ],
+)
+def test_a_bad_lint_option_is_one_usage_error_line_naming_the_fix(argv, told, capsys):
+    files = {
+        "STACK": str(EXAMPLES / "registry-stack.yml"),
+        "DAEMON": str(EXAMPLES / "daemon.after.json"),
+        "CONFIG": str(EXAMPLES / "registry-config.yml"),
+    }
+    assert cli_main(["lint", *(files.get(arg, arg) for arg in argv)]) == 2
+    printed = capsys.readouterr()
+    [line] = printed.err.splitlines()
+    assert line.startswith(f"mirrorcheck lint {argv[0]}: error: ") and told in line, line
+    assert "Fix:" in line and printed.out == ""
+
+
+def test_pytest_help_shows_metavars_and_names_each_env_var():
+    help_text = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    ).stdout
+    assert "--nodes=N" in help_text and "--mirror-url=URL" in help_text
+    assert "--daemon-json=FILE" in help_text and "--report-dir=DIR" in help_text
+    assert "=MIRRORCHECK_" not in help_text
+    flat = " ".join(help_text.split())
+    for option in OPTIONS:
+        assert f"env {option.env}" in flat, option.name
+        assert metavar_of(option) != option.env
 
 
 def test_the_lint_prints_no_secret(tmp_path: Path, capsys):

@@ -143,3 +143,23 @@ def test_a_test_report_is_redacted_in_place():
     assert report.longrepr is crash and "hunter22" not in crash.message
     assert report.sections == [("Captured stdout call", "password: ***\n\\x1b[2J")]
     assert report.user_properties == [("mirror_url", "https://***@m"), ("n", 2)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "--report-dir /etc/passwd: is a file, not a folder. Fix: point --report-dir elsewhere",
+        "cannot read /run/secrets/registry_token: No such file or directory",
+        "--report-dir=/etc/passwd",
+        r"C:\deploy\secrets\token: not found",
+    ],
+)
+def test_a_word_in_a_path_is_no_key_and_stays(text):
+    assert REDACT.text(text) == text
+    assert secrets_in_text(text) == set()
+
+
+def test_keys_after_a_space_or_a_quote_still_mask_their_values():
+    assert REDACT.text("passwd: hunter22") == "passwd: ***"
+    assert REDACT.text("--opt token=abcd1234 x") == "--opt token=*** x"
+    assert REDACT.text('{"password": "x1y2z3"}') == '{"password": "***"}'

@@ -483,10 +483,12 @@ def test_main_takes_the_version_from_the_stack_image(capsys):
     assert "registry-stack/config-path" in out
 
 
-def test_main_reports_a_missing_file_without_a_traceback(tmp_path, capsys):
-    assert main([str(tmp_path / "absent.yml")]) == 1
-    out = capsys.readouterr().out
-    assert "registry-config/unreadable" in out and "Traceback" not in out
+def test_main_reports_a_missing_file_in_one_line_as_a_usage_error(tmp_path, capsys):
+    assert main([str(tmp_path / "absent.yml")]) == 2
+    printed = capsys.readouterr()
+    [line] = printed.err.splitlines()
+    assert "registry-config/unreadable" in line and "; fix: check the path" in line
+    assert printed.out == ""
 
 
 def test_main_exits_2_on_a_bad_version_argument(capsys):

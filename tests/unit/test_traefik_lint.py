@@ -158,3 +158,36 @@ def test_the_cli_lint_names_the_guides_stack_and_passes_the_reference(capsys):
     assert "traefik/no-route" in capsys.readouterr().out
     reference = str(EXAMPLES / "registry-stack.yml")
     assert main(["lint", "traefik", reference, "--mirror-fqdn", "mirror.test"]) == 0
+
+
+def test_labels_on_the_container_are_one_finding_listing_them():
+    findings = lint_traefik_routing(
+        labels(HEALTHY, "container"),
+        path="stack.yml",
+        service="registry-mirror",
+        fqdn=FQDN,
+        registry_port=5000,
+        networks=["traefik_public"],
+    )
+    [misplaced] = [f for f in findings if f.code == rules.CONTAINER_LABELS.code]
+    assert f"{len(HEALTHY)} traefik label(s)" in misplaced.message
+    assert all(key in misplaced.message for key in HEALTHY)
+    assert (misplaced.line, misplaced.column) == (10, 11)
+
+
+def test_the_cli_lint_reports_a_placeholder_once_and_fills_it_with_mirror_fqdn(capsys):
+    reference = str(EXAMPLES / "registry-stack.yml")
+    assert main(["lint", "traefik", reference]) == 1
+    out = capsys.readouterr().out
+    assert out.count("error [") == 1 and "registry-stack/placeholder" in out
+    assert "pass --mirror-fqdn HOST" in out
+    assert main(["lint", "traefik", reference, "--mirror-fqdn", "mirror.example.com"]) == 0
+
+
+def test_the_cli_lint_needs_a_mirror_fqdn_for_a_stack_without_placeholder(tmp_path, capsys):
+    stack = (EXAMPLES / "registry-stack.yml").read_text().replace("<your mirror FQDN>", FQDN)
+    (tmp_path / "stack.yml").write_text(stack)
+    assert main(["lint", "traefik", str(tmp_path / "stack.yml")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "Fix: --mirror-fqdn mirror.example.com" in line
+    assert main(["lint", "traefik", str(tmp_path / "stack.yml"), "--mirror-fqdn", FQDN]) == 0

@@ -31,8 +31,9 @@ From a shell or as a pre-commit hook::
           language: system
           files: daemon\\.json$
 
-It exits 1 when a finding is an error, 2 on a usage error or an unreadable
-file (one line on stderr naming the fix), 0 otherwise.
+It exits 1 when a finding is an error, 2 on a usage error or a file it cannot
+lint (missing, a directory, unreadable, binary, or another kind of file: one
+line on stderr naming the fix), 0 otherwise.
 
 Positions are 1-based lines and columns (in characters; a BOM is not
 counted). A syntax error is placed where the parser notices it: for the
@@ -77,13 +78,13 @@ every name here stays importable from here:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from mirrorcheck.findings import Finding, Severity
+from mirrorcheck.rules import placeholder
 from mirrorcheck.rules.daemon_json.baseline import check_baseline
 from mirrorcheck.rules.daemon_json.catalog import PLACEHOLDER, RULES
 from mirrorcheck.rules.daemon_json.codes import DOCKERD_DIFFERENCES, DockerdDifference
@@ -105,6 +106,14 @@ from mirrorcheck.rules.daemon_json.key_rules import check_flag_conflicts, check_
 from mirrorcheck.rules.daemon_json.mirrors import MIRROR_PATH_FROM, check_mirrors, effective_mirrors
 from mirrorcheck.rules.daemon_json.reader import STRICT_FROM, parse_daemon_json, read_daemon_json
 from mirrorcheck.rules.hosts_toml.lint import lint_files
+from mirrorcheck.rules.lint_args import (
+    LintParser,
+    file_arg,
+    host_name_arg,
+    mirror_url_arg,
+    text_arg,
+)
+from mirrorcheck.rules.lint_input import DAEMON_JSON, EXIT_UNUSABLE, input_problem
 from mirrorcheck.text.json_positions import JsonMember, JsonNode
 from mirrorcheck.versions import CLASSIC
 
@@ -211,74 +220,107 @@ def _one_line(finding: Finding) -> str:
     return f"{text}; fix: {finding.fix}" if finding.fix else text
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Check daemon.json files; exit 1 on errors, 0 otherwise, 2 on usage errors."""
-    parser = argparse.ArgumentParser(
+def _parser() -> LintParser:
+    parser = LintParser(
         prog="mirrorcheck lint daemon-json",
         description="Check Docker daemon.json files for a registry-mirror rollout.",
     )
     parser.add_argument(
         "files",
         nargs="+",
+        type=file_arg,
         metavar="FILE",
         help="daemon.json files to check; a file named hosts.toml is checked as containerd's "
         "hosts.toml for Docker Hub (does it make dockerd ignore the mirrors?)",
     )
     parser.add_argument(
         "--mirror-url",
+        type=mirror_url_arg,
         metavar="URL",
         help="the mirror that must be configured (URL or host[:port])",
+    )
+    parser.add_argument(
+        "--mirror-fqdn",
+        type=host_name_arg,
+        metavar="HOST",
+        help="fill the guide's <your registry mirror FQDN> placeholder with HOST first, as the "
+        "suites do (without it a placeholder is a finding)",
     )
     parser.add_argument(
         "--allow-daemon-key",
         action="append",
         default=[],
+        type=text_arg,
         metavar="KEY",
         help="accept a key upstream dockerd refuses (e.g. signature-verification on forks)",
     )
     parser.add_argument(
         "--allow-other-mirrors", action="store_true", help="other mirrors may come first"
     )
-    parser.add_argument("--baseline", metavar="FILE", help="the file before the change")
+    parser.add_argument(
+        "--baseline", type=file_arg, metavar="FILE", help="the file before the change"
+    )
     parser.add_argument(
         "--engine-version",
         default=str(DEFAULT_ENGINE),
         metavar="X.Y",
-        help="target Docker Engine (default 20.10)",
+        help=f"target Docker Engine (default {DEFAULT_ENGINE})",
     )
     parser.add_argument(
         "--dockerd-flag",
         action="append",
         default=[],
+        type=text_arg,
         metavar="FLAG",
         help="a flag dockerd is started with, e.g. --dockerd-flag=-H (repeatable)",
     )
+    return parser
+
+
+def _read(path: str, engine: EngineVersion, mirror_fqdn: str | None) -> DaemonJson:
+    """The file as the reader reads it; its placeholder filled with ``mirror_fqdn`` if given."""
+    if mirror_fqdn is None:
+        return read_daemon_json(path, engine)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return read_daemon_json(path, engine)  # its unreadable finding
+    return parse_daemon_json(placeholder.fill(data, mirror_fqdn), path=path, engine=engine)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check daemon.json files; exit 1 on errors, 0 otherwise, 2 on usage errors.
+
+    A file that cannot be linted (missing, a directory, unreadable, binary, or
+    another kind of file) is one line on stderr and exit 2; the others are still checked.
+    """
+    parser = _parser()
     args = parser.parse_args(argv)
     try:
         engine = EngineVersion.parse(args.engine_version)
     except ValueError as error:
-        parser.error(str(error))
+        parser.error(f"{error}. Fix: --engine-version X.Y, e.g. 28.5")
     if engine < OLDEST:
         parser.error(f"--engine-version {engine}: the key table starts at {OLDEST}")
-    if args.mirror_url:
-        try:
-            ExpectedMirror.parse(args.mirror_url)
-        except ValueError as error:
-            parser.error(f"--mirror-url: {error}")
     baseline = None
     if args.baseline:
         baseline = read_daemon_json(args.baseline, engine)
-        if not baseline.readable:
-            print(_one_line(baseline.findings[0]), file=sys.stderr)
-            return 2
+        problem = _one_line(baseline.findings[0]) if not baseline.readable else None
+        problem = problem or input_problem(args.baseline, DAEMON_JSON)
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_UNUSABLE
     # A containerd hosts.toml beside the daemon.json: does it make dockerd ignore the mirrors?
     hosts_files = [path for path in args.files if PurePath(path).name == "hosts.toml"]
     status = lint_files(hosts_files, CLASSIC if engine < CONTAINERD_STORE_SINCE else None)
-    failed, unreadable = status == 1, status == 2
+    failed, unreadable = status == 1, status == EXIT_UNUSABLE
     for path in (path for path in args.files if path not in hosts_files):
-        doc = read_daemon_json(path, engine)
-        if not doc.readable:
-            print(_one_line(doc.findings[0]), file=sys.stderr)
+        doc = _read(path, engine, args.mirror_fqdn)
+        problem = _one_line(doc.findings[0]) if not doc.readable else None
+        problem = problem or input_problem(path, DAEMON_JSON)
+        if problem:
+            print(problem, file=sys.stderr)
             unreadable = True
             continue
         result = assess(
@@ -293,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             print(finding.render())
         failed = failed or not result.accepted
     if unreadable:
-        return 2
+        return EXIT_UNUSABLE
     return 1 if failed else 0
 
 

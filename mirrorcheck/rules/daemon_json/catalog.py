@@ -18,8 +18,9 @@ Usage::
 from __future__ import annotations
 
 from mirrorcheck.findings import Rule, Severity, rule_table
+from mirrorcheck.rules import placeholder
 
-PLACEHOLDER = "<your registry mirror FQDN>"
+PLACEHOLDER = placeholder.FQDN_PLACEHOLDERS[0]
 """What the reference guide writes where the mirror's host name belongs."""
 
 _SUITE = "suites/test_daemon_json.py"
@@ -123,7 +124,7 @@ MIRROR_PLACEHOLDER = _rule(
     "mirror-placeholder",
     ERROR,
     "the guide's placeholder is still in the mirror URL",
-    'fill in the mirror FQDN, e.g. "https://mirror.example.com"',
+    placeholder.FIX,
 )
 MIRROR_INVALID_URL = _rule(
     "mirror-invalid-url", ERROR, "a mirror that is not a URL dockerd can parse"

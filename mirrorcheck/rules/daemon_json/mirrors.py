@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mirrorcheck.findings import Severity
+from mirrorcheck.rules import placeholder
 from mirrorcheck.rules.daemon_json import catalog
 from mirrorcheck.rules.daemon_json.catalog import PLACEHOLDER
 from mirrorcheck.rules.daemon_json.document import DaemonJson, DocumentRules, Issue
@@ -119,6 +120,11 @@ def check_mirrors(
     return rules.issues
 
 
+def _placeholder_in(raw: str) -> str:
+    spot = placeholder.first_placeholder(raw)
+    return spot.text if spot else raw
+
+
 class _MirrorRules(DocumentRules):
     def __init__(
         self,
@@ -177,8 +183,8 @@ class _MirrorRules(DocumentRules):
         if "<" in raw or ">" in raw:
             self.add(
                 catalog.MIRROR_PLACEHOLDER,
-                f"the mirror {raw!r} still holds a placeholder such as {PLACEHOLDER!r}",
-                'fill in the mirror FQDN, e.g. "https://mirror.example.com"',
+                placeholder.message(f"the mirror {raw!r}", _placeholder_in(raw)),
+                placeholder.FIX,
                 refuses=isinstance(parsed, str),
                 **where,
             )

@@ -17,7 +17,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections.abc import Sequence
@@ -30,6 +29,13 @@ except ModuleNotFoundError:  # Python 3.10: tomli, the same parser (pytest depen
 
 from mirrorcheck.findings import Finding, Severity, render_all
 from mirrorcheck.rules.hosts_toml.catalog import INVALID_TOML, OVERRIDES_MIRRORS, UNREADABLE
+from mirrorcheck.rules.lint_args import LintParser, file_arg
+from mirrorcheck.rules.lint_input import (
+    EXIT_UNUSABLE,
+    HOSTS_TOML,
+    input_problem,
+    unreadable_problem,
+)
 from mirrorcheck.versions import CLASSIC, CONTAINERD, IMAGE_STORES
 
 DOCKER_HUB_HOSTS = ("docker.io", "registry-1.docker.io", "index.docker.io")
@@ -120,11 +126,13 @@ def lint_hosts_toml(data: bytes, path: str, image_store: str | None = CONTAINERD
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Lint hosts.toml files; exit 1 on errors, 0 otherwise, 2 on usage errors."""
-    parser = argparse.ArgumentParser(
+    parser = LintParser(
         prog="mirrorcheck lint hosts-toml",
         description="Check containerd hosts.toml files that would override daemon.json mirrors.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="hosts.toml files to check")
+    parser.add_argument(
+        "files", nargs="+", type=file_arg, metavar="FILE", help="hosts.toml files to check"
+    )
     parser.add_argument(
         "--image-store",
         choices=IMAGE_STORES,
@@ -136,15 +144,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def lint_files(paths: Sequence[str], image_store: str | None = CONTAINERD) -> int:
-    """Lint each file and print the findings; 1 when any is an error, 2 when one is unreadable."""
-    failed = unreadable = False
+    """Lint each file and print the findings; 1 when any is an error, 2 when one is unusable.
+
+    A file that cannot be linted (missing, a directory, unreadable, binary, or
+    another kind of file) is one line on stderr; the others are still linted.
+    """
+    failed = unusable = False
     for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as error:
-            print(f"{path}: error [{UNREADABLE.code}] {error.strerror}", file=sys.stderr)
-            unreadable = True
+        problem = input_problem(path, HOSTS_TOML)
+        data = b""
+        if problem is None:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as error:
+                problem = unreadable_problem(path, error, HOSTS_TOML)
+        if problem:
+            print(problem, file=sys.stderr)
+            unusable = True
             continue
         findings = lint_hosts_toml(data, path, image_store)
         if findings:
@@ -152,4 +169,4 @@ def lint_files(paths: Sequence[str], image_store: str | None = CONTAINERD) -> in
         failed = failed or any(f.severity is Severity.ERROR for f in findings)
         if not findings:
             print(f"{path}: ok (the daemon.json mirrors stay in force)")
-    return 2 if unreadable else int(failed)
+    return EXIT_UNUSABLE if unusable else int(failed)

@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 from mirrorcheck.findings import Rule, Severity, rule_table
+from mirrorcheck.rules import placeholder
 
 _SUITE = "suites/test_registry_config.py::"
 CONFIG_CHECK = _SUITE + "test_registry_config_passes_the_lint"
@@ -269,7 +270,7 @@ PLACEHOLDER = _stack(
     "placeholder",
     E,
     "a label still holds a <placeholder>",
-    "replace it with the mirror's FQDN (the name in the nodes' registry-mirrors)",
+    placeholder.FIX,
 )
 ENV_OVERRIDE = _stack(
     "env-override",

@@ -69,8 +69,12 @@ def lint_deployment(
     service: str | None = None,
     mount_target: str | None = None,
     expected_remoteurl: str = DOCKER_HUB_REMOTEURL,
+    mirror_fqdn: str | None = None,
 ) -> list[Finding]:
     """Config lint, plus the stack lint and cross-checks when a stack file is given.
+
+    ``mirror_fqdn`` fills the guide's placeholder for the mirror's name in the
+    stack first, as the suites do (else a placeholder is a finding).
 
     Without ``config_path`` the config is the file the stack mounts (a
     config folder's ``config.yml``, see :attr:`StackInfo.config_source`);
@@ -84,7 +88,7 @@ def lint_deployment(
     unreadable: list[Finding] = []
     if stack_path is not None:
         try:
-            stack = read_stack(stack_path, service=service)
+            stack = read_stack(stack_path, service=service, mirror_fqdn=mirror_fqdn)
         except YamlReadError as err:
             unreadable.append(err.finding)
     if config_path is None:

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from mirrorcheck.rules import placeholder
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
 from mirrorcheck.rules.registry.catalog import NO_REGISTRY_SERVICE
 from mirrorcheck.rules.registry.compose import (
@@ -270,6 +271,14 @@ def _network_names(node: Node | None) -> list[str]:
     return [entry.key for entry in entries(node)]
 
 
-def read_stack(path: str | Path, service: str | None = None) -> StackInfo:
-    """Read a stack file; YamlReadError for a missing file, bad YAML or no registry service."""
-    return load_stack(read_text(path, code_prefix=CODE), path=str(path), service=service)
+def read_stack(
+    path: str | Path, service: str | None = None, mirror_fqdn: str | None = None
+) -> StackInfo:
+    """Read a stack file; YamlReadError for a missing file, bad YAML or no registry service.
+
+    ``mirror_fqdn``: fills the guide's placeholder for the mirror's name first, as the suites do.
+    """
+    text = read_text(path, code_prefix=CODE)
+    if mirror_fqdn:
+        text = placeholder.fill(text, mirror_fqdn)
+    return load_stack(text, path=str(path), service=service)

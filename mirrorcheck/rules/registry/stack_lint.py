@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from mirrorcheck.findings import Finding
+from mirrorcheck.rules import placeholder
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
 from mirrorcheck.rules.registry.catalog import (
     CONFIG_NOT_MOUNTED,
@@ -50,7 +51,6 @@ from mirrorcheck.rules.registry.environment import (
 from mirrorcheck.rules.registry.schema import DEFAULT_ROOTDIRECTORY, config_path_for
 from mirrorcheck.rules.registry.stack import StackInfo, config_target
 
-PLACEHOLDER_TEXT = re.compile(r"<[^<>\n]+>")
 TRAEFIK_PORT_LABEL = re.compile(r"^traefik(\.http\.services\.[^.]+\.loadbalancer\.server)?\.port$")
 
 Place = tuple[int | None, int | None]
@@ -243,25 +243,30 @@ def _check_ports(stack: StackInfo, config: RegistryConfig | None) -> list[Findin
     return findings
 
 
+def placeholder_labels(stack: StackInfo) -> list[Finding]:
+    """One finding for the labels that still hold a placeholder, at the first of them."""
+    held = [(key, placeholder.ANY.search(value)) for key, value in stack.labels.items()]
+    held = [(key, found.group()) for key, found in held if found]
+    if not held:
+        return []
+    key, text = held[0]
+    return [
+        PLACEHOLDER.finding(
+            placeholder.message(f"label {key}", text, len(held))
+            + "; the TLS proxy routes no real host name to the mirror",
+            key=f"labels.{key}",
+            **_at(stack, stack.where(f"labels.{key}")),
+        )
+    ]
+
+
 def _check_labels_and_environment(
     stack: StackInfo, config: RegistryConfig | None, version: RegistryVersion | None
 ) -> list[Finding]:
     registry_port = config.listen_port if config else DEFAULT_PORT
-    findings: list[Finding] = []
+    findings = placeholder_labels(stack)
     for key, value in stack.labels.items():
         at = _at(stack, stack.where(f"labels.{key}"))
-        placeholder = PLACEHOLDER_TEXT.search(value)
-        if placeholder:
-            findings.append(
-                PLACEHOLDER.finding(
-                    f"label {key} still holds the placeholder {placeholder.group(0)!r}: "
-                    "the TLS proxy routes no real host name to the mirror",
-                    fix="replace it with the mirror's FQDN (the name in the nodes' "
-                    "registry-mirrors)",
-                    key=f"labels.{key}",
-                    **at,
-                )
-            )
         port = value.strip()
         if TRAEFIK_PORT_LABEL.match(key) and port.isdigit() and int(port) != registry_port:
             findings.append(

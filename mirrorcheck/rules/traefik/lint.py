@@ -100,10 +100,17 @@ def _routes(router: Router, fqdn: str) -> bool:
 
 
 def _placement(routing: Routing, place: _Place, setup: TraefikSetup) -> list[Finding]:
-    found = [
-        place.finding(rules.CONTAINER_LABELS, f"{label.key} sits under labels", label)
-        for label in routing.container_labels
-    ]
+    found = []
+    misplaced = list(routing.container_labels)
+    if misplaced:
+        keys = ", ".join(label.key for label in misplaced)
+        found.append(
+            place.finding(
+                rules.CONTAINER_LABELS,
+                f"{len(misplaced)} traefik label(s) sit under labels, not deploy.labels ({keys})",
+                misplaced[0],
+            )
+        )
     if setup.version >= 2:
         found.extend(
             place.finding(rules.V1_LABELS, f"{label.key}={label.value}", label)
