@@ -12,19 +12,16 @@ storage and ports.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from mirrorcheck.findings import Severity, errors, render_all
+from mirrorcheck.rules import placeholder
 from mirrorcheck.rules.registry.config import RegistryConfig, read_runnable_config
 from mirrorcheck.rules.registry.config_lint import lint_config_file
 from mirrorcheck.rules.registry.deployment import lint_config_and_stack
 from mirrorcheck.rules.registry.stack import StackInfo, load_stack
 from mirrorcheck.rules.registry.stack_lint import lint_stack
 from mirrorcheck.text.yaml_source import YamlReadError
-
-PLACEHOLDER = re.compile(r"<your [^<>]*FQDN>")
 
 
 def skip_unless_named(settings, name: str) -> None:
@@ -41,7 +38,7 @@ def stack_under_test(settings) -> StackInfo | None:
         return None
     text = settings.read(settings.stack_file_path, "stack-file").decode("utf-8", "replace")
     # The reference stack is a template, like the reference daemon.json: fill its FQDN.
-    text = PLACEHOLDER.sub(settings.mirror_fqdn, text)
+    text = placeholder.fill(text, settings.mirror_fqdn)
     return load_stack(text, path=str(settings.stack_file_path))
 
 

@@ -18,11 +18,12 @@ import requests
 import urllib3
 
 from mirrorcheck.probes.http import make_session
-from mirrorcheck.targets.endpoint import DEFAULT_PORTS, MirrorEndpoint
+from mirrorcheck.targets.endpoint import MirrorEndpoint
 from mirrorcheck.targets.lab.certs import CertFiles
 from mirrorcheck.targets.lab.containers import ContainerSpec, exit_report
 from mirrorcheck.targets.lab.lifecycle import START_TIMEOUT, LabContext, LoggedRole
 from mirrorcheck.targets.lab.proxy_conf import CERT_DIR, nginx_conf
+from mirrorcheck.text.hostport import DEFAULT_PORTS
 from mirrorcheck.waiting import wait_until
 
 

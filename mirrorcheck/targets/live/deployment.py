@@ -32,7 +32,6 @@ Usage::
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
 import requests
 
@@ -40,14 +39,14 @@ from mirrorcheck.probes.http import make_session
 from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.rules.image_reference import ImageReferenceError, parse_reference
 from mirrorcheck.settings import Settings
-from mirrorcheck.targets.endpoint import DEFAULT_PORTS, MirrorEndpoint
+from mirrorcheck.targets.endpoint import MirrorEndpoint
 from mirrorcheck.targets.evidence import AccessLog, MirrorEvidence
 from mirrorcheck.targets.live.access_log import AccessLogError, access_log_from_url
 from mirrorcheck.targets.mirror_storage import MirrorStorage, StorageError
 from mirrorcheck.targets.nodes.connect import connect_nodes
 from mirrorcheck.targets.nodes.node import Node
 from mirrorcheck.targets.probe_pulls import ProbePulls, PullBudget
-from mirrorcheck.text.hostport import split_host_port
+from mirrorcheck.text import endpoints
 
 MIRROR_TIMEOUT = 10.0
 PULLS_PER_NODE = 2  # one cold and one warm pull
@@ -58,29 +57,28 @@ class LiveTargetError(RuntimeError):
 
 
 def parse_mirror_url(url: str) -> tuple[str, str, int]:
-    """``https://mirror.example.com[:port]`` -> (scheme, host, port); LiveTargetError otherwise."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+    """``https://mirror.example.com[:port]`` -> (scheme, host, port); LiveTargetError otherwise.
+
+    The rules are ``mirrorcheck.text.endpoints.parse_mirror_url``'s (what dockerd accepts).
+    """
+    try:
+        return endpoints.parse_mirror_url(url)
+    except ValueError as error:
         raise LiveTargetError(
-            f"--mirror-url {url!r} is not a registry mirror URL. Fix: "
-            "--mirror-url https://mirror.example.com (as in the nodes' registry-mirrors)"
-        )
-    if parts.username or parts.query or parts.fragment or parts.path not in ("", "/"):
-        raise LiveTargetError(
-            f"--mirror-url {url!r}: dockerd accepts no user, path, query or fragment in a "
-            "mirror URL. Fix: give scheme://host[:port] only"
-        )
-    return parts.scheme, parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme]
+            f"--mirror-url: {error}. Fix: --mirror-url https://mirror.example.com "
+            "(scheme://host[:port], as in the nodes' registry-mirrors)"
+        ) from None
 
 
 def parse_address(text: str, default_port: int) -> tuple[str, int]:
-    """``HOST:PORT``, ``HOST`` or ``[v6]:PORT`` -> (host, port)."""
-    host, port = split_host_port(text.strip())
-    if not host or (port and not port.isdigit()):
+    """``HOST:PORT``, ``HOST`` or ``[v6]:PORT`` -> (host, port); LiveTargetError otherwise."""
+    try:
+        return endpoints.parse_host_port(text, default_port)
+    except ValueError as error:
         raise LiveTargetError(
-            f"--mirror-address {text!r} is not HOST:PORT. Fix: e.g. --mirror-address 10.0.0.5:443"
-        )
-    return host, int(port) if port else default_port
+            f"--mirror-address: {error}. Fix: HOST:PORT where the mirror listens, e.g. "
+            "--mirror-address 10.0.0.5:443"
+        ) from None
 
 
 class LiveDeployment:
