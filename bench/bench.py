@@ -1,181 +1,210 @@
-"""Times mirrorcheck's phases and prints them as JSON.
+"""Times the suites' gate in one run and prints each figure beside the one it is judged against.
 
-Phases: image supply (warm; cold with --cold, which first removes the
-project's images so everything is rebuilt offline, with each image's build
-time), topology up with each node's readiness for the default engine and for
-each other engine of ``mirrorcheck.versions.ENGINES`` (a lab of that engine
-only), the post-deploy smoke check (live mode against a lab treated as a
-deployment, N nodes over docker://), and each suite file run on its own.
+Rows (each a wall time in seconds, and a ratio):
+
+- ``floor``: what the claims cannot do without, timed through the lab's own
+  API in this process: topology up (network, upstream, mirror, proxy, N
+  nodes), one cold and one warm pull per node (each accounted: the lab waits
+  until the upstream is quiet and the mirror has stored the blobs), one
+  Docker Hub outage and one mirror restart, topology down;
+- ``healthy``: ``pytest suites/`` on the embedded default (N nodes, one
+  process), against the floor;
+- ``duplicate key``: the same run on a daemon.json whose second
+  ``registry-mirrors`` key hides the first (dockerd keeps the last value, a
+  mirror whose name does not resolve on the lab's network), against healthy;
+- ``unreachable mirror``: the same run on a daemon.json whose mirror is
+  ``https://mirror.example.org``, against healthy;
+- ``10 nodes``: the healthy run with ``--nodes 10``, against N nodes;
+- ``-n 2``: the healthy run on two xdist workers (a lab each), against
+  ``-n 0``.
+
+Both broken runs serve the lab's mirror as ``mirror.test`` (``--mirror-fqdn``),
+the name the user meant. Every run writes its reports into a scratch folder
+(``--reports`` keeps them); the exit code and the counts of each are printed
+too. The machine may be
+shared: say so beside the figures. The phase figures (image builds, topology
+per engine, the live smoke check) are ``bench/phases.py``.
 
 Usage::
 
-    ./run python bench/bench.py                 # warm figures
-    ./run python bench/bench.py --cold          # also rebuild every image from nothing
-    ./run python bench/bench.py --no-suites     # images, topology and the live smoke check
-    ./run python bench/bench.py --no-live       # without the live smoke check
-    ./run python bench/bench.py --engines 28.5  # topology figures of these engines only
+    ./run python bench/bench.py                     # every row, a markdown table on stdout
+    ./run python bench/bench.py --rows floor,healthy --json figures.json --reports bench-reports
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import docker
 
 from mirrorcheck.settings import Settings
+from mirrorcheck.targets.lab.accounting import measure_pull
 from mirrorcheck.targets.lab.configure import lab_spec
 from mirrorcheck.targets.lab.images.supply import ImageSupply
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.topology import Lab
-from mirrorcheck.versions import DEFAULT_ENGINE, ENGINES, split_engines, store_for
+from mirrorcheck.versions import DEFAULT_ENGINE, split_engines
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def remove_project_images(client: docker.DockerClient) -> list[str]:
-    removed = []
-    for image in client.images.list():
-        for tag in image.tags:
-            if tag.startswith("mirrorcheck/"):
-                client.images.remove(tag, force=True)
-                removed.append(tag)
-    return removed
+DUPLICATE_KEY = b"""{
+    "registry-mirrors": ["https://mirror.test"],
+    "log-driver": "journald",
+    "registry-mirrors": ["https://mirror.example.org"]
+}
+"""
+UNREACHABLE = b"""{
+    "log-driver": "journald",
+    "registry-mirrors": ["https://mirror.example.org"]
+}
+"""
+# Each row, and the row its ratio is taken against.
+ROWS = {
+    "floor": None,
+    "healthy": "floor",
+    "duplicate key": "healthy",
+    "unreachable mirror": "healthy",
+    "10 nodes": "healthy",
+    "-n 2": "healthy",
+}
 
 
 def timed(step):
     started = time.monotonic()
     value = step()
-    return value, round(time.monotonic() - started, 3)
+    return value, round(time.monotonic() - started, 1)
 
 
-def time_live_run(client: docker.DockerClient, images: dict[str, str], nodes: int) -> dict:
-    """The post-deploy smoke check against a lab treated as a deployment: its wall time."""
+def floor(nodes: int) -> dict[str, object]:
+    """The floor, phase by phase: topology up, a cold and a warm pull per node, outage, restart."""
+    client = docker.from_env()
+    images = ImageSupply(client).resolve_all(split_engines([DEFAULT_ENGINE]))
     settings = Settings.from_mapping({"nodes": str(nodes)})
     lab = Lab(client, lab_spec(settings, images, RunLabels.for_this_process()))
+    phases: dict[str, float] = {}
+    started = time.monotonic()
     try:
-        lab.start()
-        lab.push_image("library/busybox", tag="latest")  # the default probe image
-        with tempfile.TemporaryDirectory(prefix="mirrorcheck-bench-") as scratch:
-            daemon_json = Path(scratch) / "daemon.json"
-            daemon_json.write_bytes(lab.spec.node_specs()[0].daemon_json)
-            command = [
-                sys.executable,
-                "-m",
-                "pytest",
-                "suites/",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--mirror-url",
-                lab.mirror_url,
-                "--mirror-address",
-                f"{lab.proxy_address}:443",
-                "--ca-file",
-                str(lab.cert_files.ca_cert),
-                "--mirror-debug-url",
-                lab.mirror_debug_url,
-                "--registry-version",
-                lab.registry_version or "2.8.2",
-                "--mirror-storage",
-                f"docker://{lab.mirror.name}/var/lib/registry",
-                "--daemon-json",
-                str(daemon_json),
-                "--report-dir",
-                str(Path(scratch) / "reports"),
-            ]
+        _, phases["topology up"] = timed(lab.start)
+
+        def pulls() -> None:
             for node in lab.nodes:
-                command += ["--node", f"docker://{node.container.name}"]
-            done, seconds = timed(
-                lambda: subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-            )
-        return {"seconds": seconds, "exit_code": done.returncode, "nodes": len(lab.nodes)}
+                image = lab.push_image(f"mirrorcheck/floor-{uuid.uuid4().hex[:6]}")
+                for _ in ("cold", "warm"):
+                    node.remove_image(image.reference)
+                    pulled = measure_pull(lab, node, image)
+                    if not pulled.result.ok:
+                        raise RuntimeError(f"{node.name}: {pulled.result.output[-300:]}")
+
+        _, phases["a cold and a warm pull per node"] = timed(pulls)
+        outage = lab.upstream_down()
+        _, phases["Docker Hub outage"] = timed(
+            lambda: (outage.__enter__(), outage.__exit__(None, None, None))
+        )
+        restart, phases["mirror restart"] = timed(lab.start_mirror)
+        if not restart.up:
+            raise RuntimeError(f"the mirror did not restart: {restart.log[-300:]}")
     finally:
-        lab.close()
+        _, phases["topology down"] = timed(lab.close)
+    return {"seconds": round(time.monotonic() - started, 1), "phases": phases}
 
 
-def time_topology(client: docker.DockerClient, images: dict[str, str], nodes: int, engine: str):
-    """Topology up and down for a lab whose nodes all run ``engine``, with each phase's time."""
-    settings = Settings.from_mapping({"nodes": str(nodes), "engine": [engine]})
-    lab = Lab(client, lab_spec(settings, images, RunLabels.for_this_process()))
-    figures: dict[str, object] = {"image_store": store_for(engine, None)}
+def suites_run(scratch: Path, name: str, *options: str) -> dict[str, object]:
+    """``pytest suites/`` in a child process with ``options``: wall time, exit code, counts."""
+    reports = scratch / name.replace(" ", "-")
+    command = [sys.executable, "-m", "pytest", "suites/", "-q", "-p", "no:cacheprovider"]
+    command += ["--report-dir", str(reports), *options]
+    done, seconds = timed(
+        lambda: subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    )
+    figures: dict[str, object] = {"seconds": seconds, "exit_code": done.returncode}
     try:
-        _, figures["topology_up_s"] = timed(lab.start)
-        figures["phases_s"] = dict(lab.timings)
-    finally:
-        _, figures["topology_down_s"] = timed(lab.close)
+        summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        figures["output"] = done.stdout[-2000:] + done.stderr[-2000:]
+        return figures
+    counts = summary.get("counts", {})
+    figures["counts"] = {k: v for k, v in counts.items() if v and k != "total"}
+    figures["causes"] = len(summary.get("causes", []))
     return figures
+
+
+def measure(rows: list[str], nodes: int, scratch: Path) -> dict[str, dict[str, object]]:
+    """The figure of each row named in ``rows``, in ``ROWS`` order."""
+    files = {}
+    for name, text in (("duplicate-key.json", DUPLICATE_KEY), ("unreachable.json", UNREACHABLE)):
+        files[name] = scratch / name
+        files[name].write_bytes(text)
+    base = ("--nodes", str(nodes))
+    broken = ("--mirror-fqdn", "mirror.test", *base)
+    makers = {
+        "floor": lambda: floor(nodes),
+        "healthy": lambda: suites_run(scratch, "healthy", *base),
+        "duplicate key": lambda: suites_run(
+            scratch, "duplicate key", "--daemon-json", str(files["duplicate-key.json"]), *broken
+        ),
+        "unreachable mirror": lambda: suites_run(
+            scratch, "unreachable", "--daemon-json", str(files["unreachable.json"]), *broken
+        ),
+        "10 nodes": lambda: suites_run(scratch, "10 nodes", "--nodes", "10"),
+        "-n 2": lambda: suites_run(scratch, "n2", *base, "-n", "2"),
+    }
+    figures = {}
+    for row in ROWS:
+        if row in rows:
+            print(f"[bench] {row} ...", file=sys.stderr, flush=True)
+            figures[row] = makers[row]()
+            print(f"[bench] {row}: {figures[row]['seconds']} s", file=sys.stderr, flush=True)
+    return figures
+
+
+def table(figures: dict[str, dict[str, object]], nodes: int) -> str:
+    """The rows as a markdown table: seconds, the ratio to what each is judged against, notes."""
+    names = {"healthy": f"healthy, {nodes} nodes, -n 0", "floor": f"floor, {nodes} nodes"}
+    lines = ["| run | seconds | ratio | against | exit | counts |", "|---|---|---|---|---|---|"]
+    for row, figure in figures.items():
+        against = ROWS[row]
+        base = figures.get(against) if against else None
+        ratio = f"{figure['seconds'] / base['seconds']:.2f}" if base else ""
+        counts = figure.get("counts") or figure.get("phases") or ""
+        if isinstance(counts, dict):
+            counts = ", ".join(f"{k} {v}" for k, v in counts.items())
+        causes = f"; {figure['causes']} causes" if figure.get("causes") else ""
+        lines.append(
+            f"| {names.get(row, row)} | {figure['seconds']} | {ratio} | {against or ''} "
+            f"| {figure.get('exit_code', '')} | {counts}{causes} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cold", action="store_true", help="remove and rebuild every image first")
-    parser.add_argument("--no-suites", action="store_true", help="skip timing the suites")
-    parser.add_argument("--no-live", action="store_true", help="skip timing the live smoke check")
-    parser.add_argument("--nodes", type=int, default=3)
-    parser.add_argument(
-        "--engines", default=",".join(ENGINES), help="engines to time the topology of (comma list)"
-    )
+    parser.add_argument("--nodes", type=int, default=3, help="nodes of every run but '10 nodes'")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"a comma list of {list(ROWS)}")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--reports", type=Path, help="keep each run's reports in this folder")
     args = parser.parse_args()
-    engines = split_engines([args.engines])
-
-    client = docker.from_env()
-    figures: dict[str, object] = {
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-        "engine": client.version().get("Version"),
-        "nodes": args.nodes,
-    }
-    if args.cold:
-        figures["images_removed"] = remove_project_images(client)
-        cold = ImageSupply(client, progress=lambda line: print(line, file=sys.stderr))
-        images, figures["image_supply_cold_s"] = timed(lambda: cold.resolve_all(engines))
-        figures["image_build_s"] = cold.build_seconds
-    images, figures["image_supply_warm_s"] = timed(lambda: ImageSupply(client).resolve_all(engines))
-
-    # The default lab (DEFAULT_ENGINE) first, as the suites run it; then each other engine.
-    per_engine = {}
-    for engine in [DEFAULT_ENGINE, *(e for e in engines if e != DEFAULT_ENGINE)]:
-        per_engine[engine] = time_topology(client, images, args.nodes, engine)
-    figures["default_engine"] = DEFAULT_ENGINE
-    figures["topology_up_s"] = per_engine[DEFAULT_ENGINE]["topology_up_s"]
-    figures["phases_s"] = per_engine[DEFAULT_ENGINE]["phases_s"]
-    figures["engines"] = per_engine
-
-    if not args.no_live:
-        figures["live_smoke_check"] = time_live_run(client, images, args.nodes)
-
-    if not args.no_suites:
-        suites = {}
-        for suite in sorted((ROOT / "suites").glob("test_*.py")):
-            done, seconds = timed(
-                lambda suite=suite: subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "pytest",
-                        str(suite),
-                        "-q",
-                        "-p",
-                        "no:cacheprovider",
-                        "--nodes",
-                        str(args.nodes),
-                        "--report-dir",
-                        "/tmp/mirrorcheck-bench-reports",
-                    ],
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                )
-            )
-            suites[suite.name] = {"seconds": seconds, "exit_code": done.returncode}
-        figures["suites"] = suites
-    print(json.dumps(figures, indent=2))
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
+    if args.reports:
+        args.reports.mkdir(parents=True, exist_ok=True)
+        figures = measure(rows, args.nodes, args.reports)
+    else:
+        with tempfile.TemporaryDirectory(prefix="mirrorcheck-bench-") as scratch:
+            figures = measure(rows, args.nodes, Path(scratch))
+    load = os.getloadavg()
+    print(table(figures, args.nodes))
+    print(f"\n{os.cpu_count()} cores; load average at the end {load[0]:.1f} / {load[1]:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0
 
 

@@ -11,13 +11,15 @@ served there) and fetch no manifest upstream (``registry.proxy.manifests.Misses`
 +0, what Docker Hub bills). It needs the counters (``--mirror-debug-url``) and a
 registry version whose manifest counters are trusted (``--registry-version``);
 without them it skips, saying so.
+
+The warmed image (``warmed_image``, suites/conftest.py) is pulled once per run
+by the first node and shared with the outage checks.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from mirrorcheck.probes.synthetic_image import make_image
 from mirrorcheck.targets.evidence import (
     DEBUG_URL_HINT,
     MANIFEST_MISSES,
@@ -28,21 +30,13 @@ from mirrorcheck.targets.lab.accounting import measure_pull
 from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
 
 
-@pytest.fixture(scope="module")
-def warmed_image(lab, healthy_nodes):
-    """An image one node has already pulled, so the mirror holds it."""
-    image = lab.push_image("", image=make_image("mirrorcheck/cache-hits", "warm"))
-    first = measure_pull(lab, healthy_nodes[0], image)
-    assert first.result.ok, f"the warming pull failed: {first.result.output[-600:]}"
-    _no_bypass(healthy_nodes[0], first)
-    return image
-
-
 @pytest.mark.hermetic_only
 def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(
     node, lab, warmed_image, record_property
 ):
+    # Every reference goes, the digest's too: a node holding the layers would fetch no blob.
     node.remove_image(warmed_image.reference)
+    node.remove_image(f"{warmed_image.name}@{warmed_image.manifest_digest}")
     pull = measure_pull(lab, node, warmed_image)
     assert pull.result.ok, f"{node.name} could not pull: {pull.result.output[-600:]}"
     record_property("warm_pull_seconds", round(pull.result.seconds, 3))

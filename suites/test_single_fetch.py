@@ -7,6 +7,8 @@ by tag costs one tag HEAD and nothing else; concurrent cold pulls are not
 shared and each may go upstream. These checks state those truths exactly,
 from upstream's own log, in the hermetic lab. What the mirror kept after a
 first pull, provable in both modes, is in ``test_single_fetch_kept.py``.
+The nodes' pulls one after another (``serial_pulls``, suites/conftest.py) are
+made once: the first of them is the cold pull.
 """
 
 from __future__ import annotations
@@ -26,10 +28,9 @@ from mirrorcheck.targets.lab.accounting import measure_pull
 
 @pytest.mark.hermetic_only
 def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
-    lab, healthy_nodes, unique_name, record_property
+    serial_pulls, record_property
 ):
-    image = lab.push_image(unique_name)
-    pulls = [measure_pull(lab, node, image) for node in healthy_nodes]
+    image, pulls = serial_pulls.image, serial_pulls.pulls
     for pull in pulls:
         assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
     bypassed = {p.result.node: p.bypass.by_method_and_kind() for p in pulls if p.bypass.count()}
@@ -67,10 +68,9 @@ def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
 
 @pytest.mark.hermetic_only
 def test_cold_pull_fetches_each_blob_within_the_bound(
-    lab, healthy_nodes, unique_name, record_property, verdict, settings
+    lab, serial_pulls, record_property, verdict, settings
 ):
-    image = lab.push_image(unique_name)
-    pull = measure_pull(lab, healthy_nodes[0], image)
+    image, pull = serial_pulls.image, serial_pulls.pulls[0]  # cold: the mirror never saw it
     assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
     gets = {digest: pull.upstream.blob_gets().get(digest, 0) for digest in image.blobs}
     record_property("upstream_blob_gets_per_digest", gets)

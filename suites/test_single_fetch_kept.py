@@ -38,26 +38,31 @@ def _require_the_mirror(deployment) -> None:
         pytest.fail(problem, pytrace=False)
 
 
-def _first_pull_through_the_mirror(deployment, settings, record_property) -> ObservedPull:
-    """The run's first pull of the probe image the mirror is shown to have served."""
+def _first_pull_through_the_mirror(request, record_property) -> ObservedPull:
+    """The run's first pull of the probe image the mirror is shown to have served.
+
+    When no check has pulled it yet, the first node pulls it here; a node not
+    known to use the mirror stops the check at once (``healthy_nodes``), naming
+    its cause, instead of a pull that would fall back. When earlier pulls
+    exist and the mirror is shown to have served none, the first of them is
+    judged: pulling again would wait for the same answer.
+    """
+    deployment = request.getfixturevalue("deployment")
     probe = deployment.probe_pulls()
     served = probe.served()
     if served is not None:
         return served
-    usable = [n for n in deployment.nodes if not n.startup_error]
-    if not usable:
-        pytest.fail(
-            "no node could be reached to pull the probe image: "
-            + "; ".join(n.startup_error for n in deployment.nodes),
-            pytrace=False,
-        )
-    try:
-        pulled = probe.pull(usable[0])
-    except PullBudgetExhausted as spent:
-        pytest.skip(str(spent))
-    record_property("probe_pull", pulled.figures())
-    if pulled.billable is not None:
-        record_property("billable_manifest_gets", pulled.billable)
+    if probe.pulls:
+        pulled = probe.pulls[0]
+    else:
+        node = request.getfixturevalue("healthy_nodes")[0]
+        try:
+            pulled = probe.pull(node)
+        except PullBudgetExhausted as spent:
+            pytest.skip(str(spent))
+        record_property("probe_pull", pulled.figures())
+        if pulled.billable is not None:
+            record_property("billable_manifest_gets", pulled.billable)
     route = pulled.route(deployment.mirror_url)
     if not pulled.result.ok or route.bypassed:
         pytest.fail(
@@ -74,10 +79,10 @@ def _first_pull_through_the_mirror(deployment, settings, record_property) -> Obs
 
 
 def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
-    deployment, settings, record_property
+    request, deployment, record_property
 ):
     _require_the_mirror(deployment)
-    first = _first_pull_through_the_mirror(deployment, settings, record_property)
+    first = _first_pull_through_the_mirror(request, record_property)
     repository = deployment.probe_pulls().image.repository
     evidence = deployment.evidence()
     try:
@@ -117,7 +122,7 @@ def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
 
 
 def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull(
-    deployment, settings, record_property
+    request, deployment, record_property
 ):
     evidence = deployment.evidence()
     try:
@@ -135,7 +140,7 @@ def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull
     except NodeError as error:
         pytest.fail(f"{error}. {STORAGE_HINT}", pytrace=False)
     _require_the_mirror(deployment)
-    first = _first_pull_through_the_mirror(deployment, settings, record_property)
+    first = _first_pull_through_the_mirror(request, record_property)
     node = next(n for n in deployment.nodes if n.name == first.node)
     repository = deployment.probe_pulls().image.repository
     digests = blob_digests(

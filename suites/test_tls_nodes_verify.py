@@ -6,6 +6,9 @@ trust Docker Hub: a node that gives up on the mirror pulls from there,
 silently. Who served a pull is told by the accounting (the mirror's log, and
 the node's own requests in the stand-in's log), never by the pull's outcome.
 
+The pull of a node with the CA is its pull of the fresh image every node
+pulls one after another (``serial_pulls``, suites/conftest.py).
+
 Live (``--mirror-url``), the daemon.json and running-daemon checks read the
 nodes as they are. What needs a test image pushed upstream (a node pulling a
 fresh image, a node without the CA) is hermetic only.
@@ -97,12 +100,10 @@ def _ca_on_node(node: Node, fqdn: str) -> str:
     return f"CA present at {path}"
 
 
-def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, record_property):
-    image = lab.push_image(unique_name, layer_sizes=[200_000])
-    mark, hub_mark, started = lab.mirror_mark(), lab.upstream_mark(), time.time() - 1
-    result = node.pull(image.reference)
-    served = lab.mirror_traffic(mark).for_repository(image.name)
-    bypass = lab.bypass_traffic(node, hub_mark)
+def test_node_with_the_ca_pulls_through_the_mirror(node, lab, serial_pulls, record_property):
+    """The node's pull of a fresh image, one of the nodes' pulls one after another."""
+    pulled, served, started = serial_pulls.of(node.name)
+    image, result, bypass = serial_pulls.image, pulled.result, pulled.bypass
     record_property("pull_seconds", round(result.seconds, 3))
     record_property("served_by_mirror", served.by_method_and_kind())
     record_property("node_to_docker_hub", bypass.by_method_and_kind())
@@ -127,14 +128,19 @@ def test_node_with_the_ca_pulls_through_the_mirror(node, lab, unique_name, recor
 
 
 @pytest.mark.hermetic_only
-def test_node_without_the_ca_does_not_use_the_mirror(lab, unique_name, record_property):
+def test_node_without_the_ca_does_not_use_the_mirror(
+    lab, healthy_nodes, unique_name, record_property
+):
     """A node lacking the CA must fail TLS and skip the mirror: proof that nodes verify.
 
     dockerd falls back to the next endpoint silently (here to Docker Hub's
     stand-in, which it trusts and which answers), so the pull's outcome
     proves nothing; the mirror's own log must show no request for the image,
     the stand-in's log the node's own requests for it, and the node's log the
-    certificate error that stopped it.
+    certificate error that stopped it. The extra node runs the file under
+    test: when the nodes that run it are not known to use the mirror
+    (``healthy_nodes``), the check stops at once with that cause, since a node
+    that never tries the mirror shows nothing about verifying it.
     """
     fqdn = lab.spec.fqdn
     first = lab.spec.node_specs()[0]  # the file under test, FQDN filled in

@@ -125,16 +125,55 @@ def _known(message: str) -> list[_Named]:
     return found
 
 
+def _leading_node(message: str, nodes: set[str]) -> str | None:
+    """The node a message starts with (``node-1 ...``, ``node-1: ...``, ``node-1's ...``)."""
+    first = message.split(None, 1)[0] if message.strip() else ""
+    for name in (first, first.rstrip(":"), first.removesuffix("'s").rstrip(":")):
+        if name in nodes:
+            return name
+    return None
+
+
+class _Causes:
+    """The causes found so far, by key; findings that share one error are one cause."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], _Cause] = {}
+        self._owner: dict[str, tuple[str, str]] = {}  # one finding (code@line:column) -> key
+
+    def key_for(self, key: tuple[str, str], text: str) -> tuple[str, str]:
+        """The key ``key`` is counted under: an earlier cause sharing one of its findings."""
+        if key[0] != "findings":
+            self.by_key.setdefault(key, _Cause(text))
+            return key
+        atoms = key[1].split(" ")
+        found = next((self._owner[a] for a in atoms if a in self._owner), key)
+        for atom in atoms:
+            self._owner.setdefault(atom, found)
+        cause = self.by_key.setdefault(found, _Cause(text))
+        lines = cause.text.splitlines()
+        cause.text = "\n".join([*lines, *(line for line in text.splitlines() if line not in lines)])
+        return found
+
+    def add(self, key: tuple[str, str], text: str, where: str, check: str) -> tuple[str, str]:
+        found = self.key_for(key, text)
+        self.by_key[found].add(where, check)
+        return found
+
+
 def group_causes(failures: Iterable[tuple[str, str, str | None]]) -> list[dict[str, object]]:
     """The distinct causes of ``(check id, failure message, node or None)`` triples.
 
     Returns ``[{"cause": text, "where": [places], "checks": [check ids]}]``,
     the cause behind the most checks first. ``where`` holds ``path:line:column``
     for findings (prefixed ``<node>: `` when a stopped check named the node),
-    node names, or ``mirror``.
+    node names, or ``mirror``. Each cause appears once: findings that share an
+    error (code, line and column) are one cause, and a message is counted under
+    the node it starts with (a fixture's failure names the node it pulled on,
+    whichever node the check is for) before the check's own node.
     """
     failures = list(failures)
-    causes: dict[tuple[str, str], _Cause] = {}
+    causes = _Causes()
     by_node: dict[str, list[tuple[str, str]]] = {}
     unexplained: list[tuple[str, str, str | None]] = []
     for check, message, node in failures:
@@ -144,18 +183,20 @@ def group_causes(failures: Iterable[tuple[str, str, str | None]]) -> list[dict[s
             unexplained.append((check, message, node))
             continue
         for key, text, where, owner in named:
-            causes.setdefault(key, _Cause(text)).add(where, check)
+            found = causes.add(key, text, where, check)
             if owner:
-                by_node.setdefault(owner, []).append(key)
+                by_node.setdefault(owner, []).append(found)
+    nodes = {node for _, _, node in failures if node} | set(by_node)
     for check, message, node in unexplained:
-        named_first = message.split(" ", 1)[0].rstrip(":")
-        node = node or (named_first if named_first in by_node else None)
-        if node and node in by_node:
-            for key in dict.fromkeys(by_node[node]):
-                causes[key].add(node, check)
+        subject = _leading_node(message, nodes)
+        owner = next((n for n in (subject, node) if n and n in by_node), None)
+        if owner:
+            for key in dict.fromkeys(by_node[owner]):
+                causes.add(key, causes.by_key[key].text, owner, check)
             continue
+        place = subject or node
         first = next((s.strip() for s in message.splitlines() if s.strip()), "no message")
-        key = ("message", first.replace(node, "{node}") if node else first)
-        causes.setdefault(key, _Cause(_short(first))).add(node or check.split("::")[0], check)
-    ordered = sorted(causes.values(), key=lambda c: -len(c.checks))
+        key = ("message", first.replace(place, "{node}") if place else first)
+        causes.add(key, _short(first), place or check.split("::")[0], check)
+    ordered = sorted(causes.by_key.values(), key=lambda c: -len(c.checks))
     return [{"cause": c.text, "where": c.where, "checks": c.checks} for c in ordered]

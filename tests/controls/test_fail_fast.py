@@ -6,9 +6,19 @@ serves ``https://mirror.test``. The reader's checks and the check that the
 running daemon lists the mirror fail on their own evidence; the checks that
 pull through the mirror stop before their first pull, naming the node's
 cause; summary.json and the terminal give one cause for all of them.
+
+A second run (one node) on a daemon.json whose second ``registry-mirrors``
+key hides the first: dockerd keeps the last value, a mirror whose name does
+not resolve on the lab's network, where every lookup waits out the
+resolver. The checks that would pull through it (the smoke pull, what the
+mirror kept, the node without the CA) stop at once, under one cause naming
+the duplicate key. How long the run took is recorded (``run_seconds``), not
+judged: timing belongs to ``bench/bench.py``.
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -83,3 +93,61 @@ def test_terminal_says_the_causes_before_the_failed_checks(http_mirror_run):
     assert lines[start + 1].endswith(" causes:") or lines[start + 1] == "  1 cause:"
     first_failed = next(i for i, line in enumerate(lines) if line.startswith("  failed: "))
     assert first_failed > start + 1
+
+
+DUPLICATE_KEY = """{
+    "registry-mirrors": ["https://mirror.test"],
+    "log-driver": "journald",
+    "registry-mirrors": ["https://mirror.example.org"]
+}
+"""
+DUPLICATE_SUITES = (
+    "suites/test_daemon_json.py",
+    "suites/test_smoke.py",
+    "suites/test_single_fetch_kept.py",
+    "suites/test_tls_nodes_verify.py",
+)
+WOULD_WAIT = (
+    "suites/test_smoke.py::test_node_pulls_a_test_image_by_tag_through_the_mirror",
+    "suites/test_single_fetch_kept.py::"
+    "test_mirror_catalog_lists_the_probe_image_after_its_first_pull",
+    "suites/test_single_fetch_kept.py::"
+    "test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull",
+    "suites/test_tls_nodes_verify.py::test_node_without_the_ca_does_not_use_the_mirror",
+)
+
+
+@pytest.fixture(scope="module")
+def duplicate_key_run(engine, settings, tmp_path_factory) -> tuple[SuiteRun, float]:
+    work = tmp_path_factory.mktemp("duplicate-key")
+    daemon_json = work / "daemon.json"
+    daemon_json.write_text(DUPLICATE_KEY, encoding="utf-8")
+    started = time.monotonic()
+    run = run_suites(
+        *DUPLICATE_SUITES,
+        "--daemon-json",
+        str(daemon_json),
+        "--mirror-fqdn",
+        "mirror.test",
+        "--nodes",
+        "1",
+        tmp_path=work,
+        report_dir=settings.report_dir / "controls" / "fail-fast-duplicate-key",
+    )
+    return run, round(time.monotonic() - started, 1)
+
+
+def test_a_hidden_mirror_stops_the_checks_that_would_wait_on_it(duplicate_key_run, record_property):
+    run, seconds = duplicate_key_run
+    record_property("run_seconds", seconds)
+    summary = run.summary()
+    assert summary["exit_code"] == 1, run.output[-3000:]
+    messages = {c["id"]: c["message"] for c in summary["checks"]}
+    for check in WOULD_WAIT:
+        assert check in summary["failed_checks"], f"{check} did not fail:\n{run.output[-3000:]}"
+        assert KNOWN_CAUSE_MARK in messages[check], messages[check]
+        assert "node-1 is not known to use the mirror" in messages[check], messages[check]
+    naming = [c for c in summary["causes"] if "daemon-json/duplicate-key" in c["cause"]]
+    assert len(naming) == 1, summary["causes"]
+    for check in WOULD_WAIT:
+        assert check in naming[0]["checks"], f"{check} is not under {naming[0]}"

@@ -194,3 +194,57 @@ def test_a_stopped_check_whose_message_was_cut_short_still_counts_under_its_caus
     assert KNOWN_CAUSE_MARK not in cut
     causes = group_causes([(READER, FILE, None), (SERIAL, f"Failed: {cut}", None)])
     assert len(causes) == 1 and causes[0]["checks"] == [READER, SERIAL], causes
+
+
+# ---------------------------------------------------------- one cause, said once
+
+
+def test_a_fixture_failure_naming_the_node_it_pulled_on_is_one_cause_for_every_node():
+    # Recorded: a module fixture warms an image on node-1; its failure is reported for every
+    # check that uses it, whichever node the check is for.
+    bypassed = (
+        "node-1 asked Docker Hub itself ({'GET blob': 4, 'HEAD manifest-by-tag': 1}): the pull "
+        "bypassed the mirror, so its cache cannot be judged; see the bypass checks"
+    )
+    warm = "suites/test_cache_hits.py::test_warm_pull_by_tag_fetches_nothing_upstream"
+    causes = group_causes(
+        [(f"{warm}[node-{i}]", f"AssertionError: {bypassed}", f"node-{i}") for i in (1, 2, 3)]
+    )
+    assert len(causes) == 1, causes
+    assert causes[0]["where"] == ["node-1"] and len(causes[0]["checks"]) == 3
+
+
+def test_a_fixture_failure_naming_a_stopped_node_counts_under_that_nodes_cause():
+    causes = group_causes(
+        [
+            (BYPASS, stopped({"node-1": "dockerd did not start"}), "node-1"),
+            (f"{LISTS[:-8]}[node-2]", "node-1's pull of busybox:latest failed", "node-2"),
+        ]
+    )
+    assert len(causes) == 1 and causes[0]["where"] == ["node-1"], causes
+
+
+def test_findings_that_share_an_error_are_one_cause():
+    # The reader finds two errors in the file under test; the node's known cause, read with
+    # other mirrors allowed, only the duplicate key: one cause, both errors said once.
+    duplicate = "{path}:4:3: error [daemon-json/duplicate-key] 'registry-mirrors' appears again"
+    missing = "{path}:2:3: error [daemon-json/mirror-missing] the expected mirror is not listed"
+    in_file = f"{duplicate}\n{missing}".format(path="/tmp/x/daemon.json")
+    on_node = duplicate.format(path="node-1:/etc/docker/daemon.json")
+    node_cause = (
+        f"the running daemon does not list https://mirror.test/; its daemon.json:\n{on_node}"
+    )
+    causes = group_causes(
+        [
+            (BYPASS, stopped({"node-1": node_cause}), "node-1"),
+            (READER, f"Failed: {in_file}", None),
+        ]
+    )
+    assert len(causes) == 1, causes
+    (cause,) = causes
+    assert cause["checks"] == [BYPASS, READER]
+    assert cause["cause"].splitlines() == [
+        "[daemon-json/duplicate-key] 'registry-mirrors' appears again",
+        "[daemon-json/mirror-missing] the expected mirror is not listed",
+    ]
+    assert "/tmp/x/daemon.json:4:3" in cause["where"]
