@@ -127,13 +127,86 @@ FALLBACK_LOG_LINES: Mapping[str, Sourced] = {
     ),
     CONTAINERD: Sourced(
         "trying next host",
-        "containerd remotes/docker/resolver.go, one line per host and per blob (the "
-        'containerd store); measured here on 28.5.2: level=info msg="trying next host" '
-        'error="failed to do request: ..." host=mirror.test on a connection or TLS error, '
-        'and msg="trying next host after status: 404 Not Found" host=mirror.test on a status',
+        "containerd remotes/docker/resolver.go, one line per host while it resolves the "
+        'manifest (the containerd store); measured here on 28.5.2: level=info msg="trying '
+        'next host" error="failed to do request: ..." host=mirror.test on a connection or TLS '
+        'error, and msg="trying next host after status: 404 Not Found" host=mirror.test on a '
+        "status. A blob's move to the next host logs nothing at info level (BLOB_ANSWERS)",
     ),
 }
 """The daemon log line of a move from a failing mirror to the next host, per image store."""
+
+BLOB_FALLBACK_MEASURED = "measured here, 2026-11-30"
+_BLOB_LAB = f"{BLOB_FALLBACK_MEASURED}: 28.5.2 (containerd), 20.10.24 (classic), Hub reachable"
+
+BLOB_ANSWERS: Mapping[str, Mapping[str, Sourced]] = {
+    "404": {
+        CONTAINERD: Sourced(
+            "next host for that blob alone: the manifest and the other blobs through the "
+            "mirror, that blob from Docker Hub; the pull succeeds; no log line at info level",
+            f"{_BLOB_LAB}: the mirror's proxy answered 404 for one layer; the stand-in saw one "
+            "GET of that blob from the node (containerd remotes/docker/fetcher.go: a blob not "
+            "found at one host is asked of the next)",
+        ),
+        CLASSIC: Sourced(
+            "next endpoint for the whole pull: manifest and every blob again from Docker Hub; "
+            "the pull succeeds",
+            f'{_BLOB_LAB}: "Download failed after 1 attempts: unknown blob", then '
+            '"Attempting next endpoint for pull after error: unknown blob"',
+        ),
+    },
+    "5xx": {
+        CONTAINERD: Sourced(
+            "next host for that blob alone, after one answer; the pull succeeds; no log line "
+            "at info level",
+            f"{_BLOB_LAB}: the proxy answered 500 (an HTML body, or distribution's JSON error "
+            "body), or 503, for one layer: one GET of it at the mirror, then one at the stand-in. "
+            "With the stand-in down too the pull fails with the mirror's error",
+        ),
+        CLASSIC: Sourced(
+            "6 attempts at the mirror (75 s of back-off), then the next endpoint: the whole pull",
+            f'{_BLOB_LAB}: "Download failed, retrying (1/5): received unexpected HTTP status: '
+            '503 ..." up to "Download failed after 6 attempts", then "Attempting next endpoint"',
+        ),
+    },
+    "200-empty": {
+        CONTAINERD: Sourced(
+            "no move: 4 GETs at the mirror, then the pull fails: short read: expected N bytes "
+            "but got 0: unexpected EOF",
+            f"{_BLOB_LAB}: a blob's data file deleted from the mirror's storage while its "
+            "inmemory blob descriptor cache still lists it (MIRROR_LOST_BLOB)",
+        ),
+        CLASSIC: Sourced(
+            "6 attempts at the mirror, then the next endpoint for the whole pull; it succeeds",
+            f'{_BLOB_LAB}: "Download failed after 6 attempts: unexpected EOF", then "Attempting '
+            'next endpoint for pull after error: unexpected EOF"; manifest and every blob from '
+            "the stand-in",
+        ),
+    },
+}
+"""Per answer to one blob of a manifest the mirror served (``404``, ``5xx``: 500 and 503
+measured, ``200-empty``: a body that ends before Content-Length), what a node does, per store."""
+
+MIRROR_LOST_BLOB = Sourced(
+    "distribution 2.8 with a blob's data file gone: 200 with an empty body while its inmemory "
+    "blob descriptor cache lists the blob; once that cache is empty (a restart), the blob is "
+    "fetched again from upstream and served (200); with the upstream unreachable, 500",
+    f"{BLOB_FALLBACK_MEASURED} (Debian docker-registry 2.8, the reference config's "
+    "storage.cache.blobdescriptor: inmemory); distribution#2367 (unexpected EOF after a blob's "
+    "TTL expiry). So a lost blob behind distribution 2.8 never makes a containerd node fetch "
+    "that blob alone from Docker Hub: that takes a 404 or 5xx for the blob, e.g. from a proxy "
+    "or a cache in front of the mirror",
+)
+
+
+def moves_on(store: str, answer: str) -> bool:
+    """Whether a ``store`` node leaves the mirror for a blob answered with ``answer``.
+
+    ``answer``: a key of BLOB_ANSWERS or an HTTP status (``503``); KeyError if not held.
+    """
+    key = answer if answer in BLOB_ANSWERS else ("5xx" if str(answer).startswith("5") else answer)
+    return not BLOB_ANSWERS[key][store].text.startswith("no move")
+
 
 MIRROR_CA_DIRECTORY: Mapping[str, Sourced] = {
     CLASSIC: Sourced(

@@ -16,8 +16,11 @@ demand positive evidence per node:
   bypass fails it: the running daemon does not list the mirror, its log shows a
   fallback, a trusted counter did not move, the mirror does not behave like a
   registry or cannot serve the digest the node got. An empty daemon log proves
-  nothing; with no evidence either way the check skips, naming what would
-  provide it.
+  nothing (the containerd store fetches a blob the mirror answers 404 or 5xx
+  for from Docker Hub without a log line); with no evidence either way the
+  check skips, naming what would provide it. The access log's signs of the
+  node's engine and image store (``?ns=docker.io``, ``containerd-client/``)
+  are recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 
 import pytest
 
+from mirrorcheck.probes.access_log import BLOB
 from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
 from mirrorcheck.versions import fallback_lines
 
@@ -46,25 +50,34 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_proper
     record_property("fallbacks", len(fallbacks))
 
     answers = sorted({f"{r.method} {r.kind} -> {r.status}" for r in served.requests})
-    from_hub = bypass.by_method_and_kind() or "nothing"
+    asked_hub = bypass.by_method_and_kind() or "nothing"
     assert served.count() > 0, (
         f"{node.name}'s pull of {image.reference} never reached the mirror {lab.mirror_url} "
         f"(pull {'succeeded' if result.ok else 'failed'}: {result.output.strip()[-300:]}; "
-        f"the node asked Docker Hub itself for {from_hub}). "
+        f"the node asked Docker Hub itself for {asked_hub}). "
         "Fix: list the mirror first in /etc/docker/daemon.json registry-mirrors, reload dockerd"
     )
     blobs = [d for m in image.manifests for d in (m.config_digest, *m.layer_digests)]
-    not_served = [d for d in blobs if not served.blob_gets().get(d)]
+    # A blob counts as served on a 2xx, or a redirect to its storage; a 404 or 5xx is not.
+    answered = {r.reference for r in served.requests if r.kind == BLOB and 200 <= r.status < 400}
+    not_served = [d for d in blobs if d not in answered]
+    from_hub = [d for d in not_served if bypass.blob_gets().get(d)]
     assert not not_served, (
         f"{node.name} reached the mirror, which did not serve {len(not_served)} of the "
-        f"{len(blobs)} blobs of {image.reference} (answers: {answers}); the "
-        f"daemon then fell back: {fallbacks[:1]}; the node fetched from Docker Hub itself: "
-        f"{from_hub}. Fix: the mirror's config (run the registry config lint: is it a "
-        "pull-through cache of Docker Hub?)"
+        f"{len(blobs)} blobs of {image.reference}: {', '.join(not_served)} (answers: {answers}); "
+        + (
+            f"{node.name} fetched {', '.join(from_hub)} from Docker Hub itself"
+            if from_hub
+            else f"the node asked Docker Hub itself for {asked_hub}"
+        )
+        + f"; fallbacks in its daemon log: {fallbacks[:1] or 'none'} (the containerd store "
+        "moves to the next host for one blob without a log line). Fix: the mirror's config "
+        "(run the registry config lint: is it a pull-through cache of Docker Hub?) and its "
+        "storage (a blob lost from it, e.g. by proxy.ttl expiry, distribution#2367)"
     )
     assert not bypass.count(), (
         f"{node.name} sent Docker Hub requests of its own during the pull of {image.reference} "
-        f"({from_hub}; blobs {sorted(bypass.blob_gets()) or 'none'}): it bypassed the mirror "
+        f"({asked_hub}; blobs {sorted(bypass.blob_gets()) or 'none'}): it bypassed the mirror "
         f"for part of the pull. Fallbacks in its daemon log: {fallbacks[:2]}. Fix: make the "
         "mirror serve every request (reachable, trusted, caching Docker Hub)"
     )
@@ -90,6 +103,8 @@ def test_node_pull_of_the_probe_image_goes_through_the_mirror(
         record_property("billable_manifest_gets", pulled.billable)
     record_property("evidence", route.proofs)
     record_property("not_proven", route.unproven)
+    if pulled.client is not None:  # the engine and image store the access log shows
+        record_property("access_log_client", pulled.client.figures())
 
     if pulled.counters_error:
         pytest.fail(pulled.counters_error, pytrace=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mirrorcheck.probes.access_log import MANIFEST_BY_DIGEST, MANIFEST_BY_TAG
-from mirrorcheck.probes.mirror_metrics import read_counters
+from mirrorcheck.probes.mirror_metrics import prometheus_path_of, read_counters
 from mirrorcheck.probes.synthetic_image import make_image
 from mirrorcheck.rules.limitations import MIRROR_COUNTERS, trusted_counters
 from mirrorcheck.targets.lab.accounting import measure_pull
@@ -22,10 +22,12 @@ pytestmark = [pytest.mark.hermetic_only]
 def counted_pull(lab, healthy_nodes):
     """One cold pull with the mirror's counters read before and after."""
     image = lab.push_image("", image=make_image("mirrorcheck/counted", "v1"))
-    before = read_counters(lab.mirror_debug_url)
+    # registry 3.x: Prometheus at the path the config under test sets (http.debug.prometheus.path)
+    path = prometheus_path_of(lab.spec.registry_config)
+    before = read_counters(lab.mirror_debug_url, prometheus_path=path)
     pull = measure_pull(lab, healthy_nodes[0], image)
     assert pull.result.ok, f"the counted pull failed: {pull.result.output[-600:]}"
-    delta = read_counters(lab.mirror_debug_url).minus(before)
+    delta = read_counters(lab.mirror_debug_url, prometheus_path=path).minus(before)
     return image, pull, delta
 
 

@@ -43,6 +43,9 @@ _ROUTES = [
 ]
 
 
+DOCKER_ENGINE_AGENT = "docker/"
+
+
 class AccessLogError(ValueError):
     """A log entry claimed to be a completed request but could not be read."""
 
@@ -60,6 +63,17 @@ class Request:
     kind: str
     name: str = ""
     reference: str = ""
+    user_agent: str = ""
+
+    @property
+    def from_docker_engine(self) -> bool:
+        """Sent by a Docker Engine (dockerd or its containerd: ``docker/20.10.24 go/...``).
+
+        distribution's proxy sends no ``docker/`` agent, so at Docker Hub this
+        tells a node's own request (a bypass) from the mirror's fetch when
+        both come from one address (a swarm task behind its node's NAT).
+        """
+        return self.user_agent.startswith(DOCKER_ENGINE_AGENT)
 
     @property
     def succeeded(self) -> bool:
@@ -108,6 +122,7 @@ def parse_line(line: str) -> Request | None:
             kind=kind,
             name=name,
             reference=reference,
+            user_agent=str(entry.get("http.request.useragent", "")),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise AccessLogError(f"completed request without {error}: {line[:200]}") from None
@@ -116,6 +131,7 @@ def parse_line(line: str) -> Request | None:
 _COMBINED = re.compile(
     r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" '
     r"(?P<status>\d{3}) (?P<written>\d+|-)"
+    r'(?: "(?P<referer>[^"]*)" "(?P<agent>[^"]*)")?'
 )
 
 
@@ -136,6 +152,7 @@ def parse_combined_line(line: str) -> Request | None:
         kind=kind,
         name=name,
         reference=reference,
+        user_agent=match["agent"] or "",
     )
 
 
@@ -169,6 +186,10 @@ class Traffic:
     def from_client(self, address: str) -> Traffic:
         """Only the requests one client (e.g. the mirror) made."""
         return Traffic(r for r in self.requests if r.client == address)
+
+    def by_agent(self, docker_engine: bool) -> Traffic:
+        """Only the requests a Docker Engine sent (``True``), or only the others (``False``)."""
+        return Traffic(r for r in self.requests if r.from_docker_engine == docker_engine)
 
     def for_repository(self, name: str) -> Traffic:
         return Traffic(r for r in self.requests if r.name == name)

@@ -21,18 +21,26 @@ Usage::
     after.minus(before)["registry.proxy.manifests.Misses"]    # 1
 
     parse_prometheus(text)["registry.proxy.blobs.Hits"]        # from a /metrics body
+    prometheus_path_of(config_text)                            # "/metrics", or the config's
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from mirrorcheck.text.yaml_errors import YamlReadError
+from mirrorcheck.text.yaml_source import load_yaml
+
 GROUPS = ("blobs", "manifests")
 FIELDS = ("Requests", "Hits", "Misses", "BytesPulled", "BytesPushed")
 DEFAULT_PROMETHEUS_PATH = "/metrics"
+# distribution reads every config key from REGISTRY_<SECTION>_<KEY> too, over the file's value
+# (configuration/parser.go); this is http.debug.prometheus.path.
+PROMETHEUS_PATH_ENV = "REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH"
 
 # distribution 3.x registry/proxy/proxymetrics.go: Prometheus sample -> expvar field,
 # and the ``type`` label -> expvar group.
@@ -107,6 +115,38 @@ def parse_prometheus(text: str) -> Counters:
             "running as a pull-through cache (no proxy.remoteurl in its config)"
         )
     return Counters(values)
+
+
+def prometheus_path_of(
+    config: str | Mapping | None, environment: Mapping[str, str] | None = None
+) -> str:
+    """The path of the registry's Prometheus metrics: ``http.debug.prometheus.path``, else /metrics.
+
+    ``config`` is the registry config (YAML text, or the mapping it parses to);
+    ``environment`` the registry's environment, whose
+    ``REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH`` wins over the file as in
+    distribution. A config that does not parse, or sets no string path, gives
+    the default (the registry-config lint reports a broken file). The result
+    starts with ``/``.
+    """
+    keys = ("http", "debug", "prometheus", "path")
+    path = (environment or {}).get(PROMETHEUS_PATH_ENV, "")
+    if not path and isinstance(config, str):
+        try:
+            document = load_yaml(
+                config, path="registry config", code_prefix="registry", consequence=""
+            )
+            value = document.value(document.find(keys))
+        except YamlReadError:
+            value = None
+        path = value if isinstance(value, str) else ""
+    elif not path and isinstance(config, Mapping):
+        node: object = config
+        for key in keys:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        path = node if isinstance(node, str) else ""
+    path = path.strip()
+    return "/" + path.lstrip("/") if path else DEFAULT_PROMETHEUS_PATH
 
 
 def _get(session: requests.Session, url: str, timeout: float) -> requests.Response:

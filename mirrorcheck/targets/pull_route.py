@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from mirrorcheck.probes.access_log import BLOB, MANIFEST_BY_DIGEST, MANIFEST_BY_TAG, Traffic
 from mirrorcheck.probes.registry_api import RegistryJudgement
 from mirrorcheck.targets.evidence import BLOB_REQUESTS, MANIFEST_MISSES, MANIFEST_REQUESTS
+from mirrorcheck.targets.live.access_log import ClientSigns, client_signs
 from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, PullResult
 from mirrorcheck.versions import FALLBACK_WORDS
 
@@ -88,6 +89,11 @@ class ObservedPull:
     def billable(self) -> int | None:
         """Manifest GETs the mirror sent upstream for this pull: what Docker Hub bills."""
         return self.delta(MANIFEST_MISSES)
+
+    @property
+    def client(self) -> ClientSigns | None:
+        """The engine and image store the access log shows for this pull; None without a log."""
+        return None if self.served is None else client_signs(self.served)
 
     @property
     def mirror_was_cold(self) -> bool | None:
@@ -218,4 +224,5 @@ class ObservedPull:
             "served_by_access_log": (
                 self.served.by_method_and_kind() if self.served is not None else None
             ),
+            "access_log_client": self.client.figures() if self.client is not None else None,
         }

@@ -173,7 +173,7 @@ def test_started_node_shows_the_mirrors_the_reader_expects(case, dockerd_answers
     answer = dockerd_answers[case["file"]]
     if not answer.started:
         pytest.fail(f"{case['file']}: dockerd refused: {answer.said}", pytrace=False)
-    doc = read_daemon_json(str(CORPUS / case["file"]))
+    doc = read_daemon_json(str(CORPUS / case["file"]), ORACLE_ENGINE)
     assert list(answer.mirrors or ()) == case["dockerd_20_10_mirrors"] == effective_mirrors(doc)
 
 

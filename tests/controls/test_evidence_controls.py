@@ -119,11 +119,22 @@ def test_a_fake_mirror_and_an_empty_daemon_log_fail_the_bypass_check(fake_deploy
     assert "does not serve the manifest node-empty-log got" in message
 
 
+class _Request:
+    """pytest's ``request`` outside pytest: the fixtures a check asks for by name."""
+
+    def __init__(self, **fixtures: object) -> None:
+        self.fixtures = fixtures
+
+    def getfixturevalue(self, name: str) -> object:
+        return self.fixtures[name]
+
+
 def test_a_fake_catalog_fails_the_catalog_check(fake_deployment):
     suite = _suite("test_single_fetch_kept")
+    request = _Request(deployment=fake_deployment, healthy_nodes=fake_deployment.nodes)
     with pytest.raises(pytest.fail.Exception) as failed:
         suite.test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
-            fake_deployment, None, _Recorded()
+            request, fake_deployment, _Recorded()
         )
     message = str(failed.value)
     assert "could not pull busybox:latest through the mirror" in message

@@ -128,3 +128,49 @@ def test_other_log_lines_are_not_requests():
     assert parse_line('{"msg": "listening on [::]:5000"}') is None
     assert parse_line("time=... level=info msg=x") is None
     assert parse_line('{"msg": "response completed", "http.request') is None
+
+
+# Recorded at Docker Hub's stand-in on a swarm (2026-11-30): node-3's dockerd (Engine
+# 28.5.2, containerd store) fetching a blob itself, and the mirror's task (distribution
+# 2.8.2) on node-2 fetching one; both reach it from their node's address.
+DOCKERD_LINE = (
+    '{"go.version":"go1.19.8","http.request.host":"registry-1.docker.io","http.request.id":'
+    '"5612827a-9d87-4a10-8bca-8d17365bd27c","http.request.method":"GET",'
+    '"http.request.remoteaddr":"192.168.128.4:47350","http.request.uri":"/v2/mirrorcheck/ua/'
+    'blobs/sha256:6a8b0bb7dbd57f4dbedc6109d997cebcd2c1f880bed8cc15cda866036a209e37",'
+    '"http.request.useragent":"docker/28.5.2+dfsg4 go/go1.27.1 git-commit/3ef3c07c883be49a2e80'
+    "97bcf6d2952fce1d70eb kernel/6.18.44-fc-v595 os/linux arch/amd64 containerd-client/2.1.9+"
+    'unknown storage-driver/overlayfs UpstreamClient(Docker-Client/28.5.2+dfsg4 \\\\(linux\\\\))",'
+    '"http.response.contenttype":"application/octet-stream","http.response.duration":'
+    '"11.789569ms","http.response.status":200,"http.response.written":408,"level":"info",'
+    '"msg":"response completed","time":"2026-11-30T15:11:49.944957537Z"}'
+)
+DISTRIBUTION_LINE = (
+    '{"go.version":"go1.19.8","http.request.host":"registry-1.docker.io","http.request.id":'
+    '"09b80392-d417-4f22-b05b-3e153e5820d5","http.request.method":"GET",'
+    '"http.request.remoteaddr":"192.168.128.4:57584","http.request.uri":"/v2/mirrorcheck/ua2/'
+    'blobs/sha256:d0c1a04dd776f623f648086514d0a09238a7a9cb83066405b41a57f8f809614b",'
+    '"http.request.useragent":"Go-http-client/2.0","http.response.contenttype":'
+    '"application/octet-stream","http.response.duration":"24.799578ms",'
+    '"http.response.status":200,"http.response.written":409,"level":"info",'
+    '"msg":"response completed","time":"2026-11-30T15:11:52.336159483Z"}'
+)
+
+
+def test_the_user_agent_tells_a_nodes_own_fetch_from_the_mirrors_at_one_address():
+    traffic = Traffic(parse_log(DOCKERD_LINE + "\n" + DISTRIBUTION_LINE))
+    assert {r.client for r in traffic.requests} == {"192.168.128.4"}
+    (node,) = traffic.by_agent(docker_engine=True).requests
+    (mirror,) = traffic.by_agent(docker_engine=False).requests
+    assert node.user_agent.startswith("docker/28.5.2") and node.from_docker_engine
+    assert mirror.user_agent == "Go-http-client/2.0" and not mirror.from_docker_engine
+
+
+def test_the_combined_line_keeps_its_user_agent():
+    line = (
+        '172.18.0.3 - - [28/Nov/2026:20:21:46 +0000] "GET /v2/ HTTP/1.1" 200 2 "" '
+        '"docker/20.10.24 go/go1.19.8 git-commit/5d6db84 kernel/6.1 os/linux arch/amd64"'
+    )
+    request = parse_combined_line(line)
+    assert request is not None and request.from_docker_engine
+    assert parse_combined_line(line.rsplit(' "', 2)[0]).user_agent == ""

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from mirrorcheck.rules.daemon_json.assess import assess, parse_daemon_json, read_daemon_json
+from mirrorcheck.rules.daemon_json.assess import main as lint_daemon_json
+from mirrorcheck.rules.daemon_json.engine import DEFAULT_ENGINE, EngineVersion, engine_or_default
 from mirrorcheck.rules.daemon_json.oracle import (
     compare_with_dockerd,
     compare_with_validate,
     dockerd_fatal_line,
     explain_with_reader,
 )
+from mirrorcheck.versions import DEFAULT_ENGINE as LAB_DEFAULT_ENGINE
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "daemon_json"
 INDEX = json.loads((CORPUS / "cases.json").read_text())
@@ -26,8 +29,11 @@ MISSING_COMMA = b"""{
 MIRROR = "https://mirror.test"
 
 
-def judged(text: bytes, **options):
-    return assess(parse_daemon_json(text, path="daemon.json"), **options)
+def judged(text: bytes, engine: str | None = None, **options):
+    """The reader's verdict on ``text``, as ``engine`` reads it (default: the lab's engine)."""
+    if engine is None:
+        return assess(parse_daemon_json(text, path="daemon.json"), **options)
+    return assess(parse_daemon_json(text, path="daemon.json", engine=engine), **options)
 
 
 @pytest.mark.parametrize("case", INDEX["cases"], ids=[c["id"] for c in INDEX["cases"]])
@@ -151,7 +157,7 @@ def test_allowed_fork_key_is_a_documented_leniency():
 
 
 def test_dockerd_starting_on_a_file_the_reader_says_it_refuses_disagrees():
-    comparison = compare_with_dockerd(judged(MISSING_COMMA), True)
+    comparison = compare_with_dockerd(judged(MISSING_COMMA, engine="20.10"), True)
     assert not comparison.agree
     assert "predicted dockerd 20.10 would refuse to start; it started" in comparison.describe()
     assert "daemon-json/invalid-json, which dockerd 20.10 accepts" in comparison.describe()
@@ -159,7 +165,9 @@ def test_dockerd_starting_on_a_file_the_reader_says_it_refuses_disagrees():
 
 def test_dockerd_refusing_a_file_the_reader_accepts_disagrees():
     text = b'{"registry-mirrors": ["https://mirror.test"], "dns": ["not-an-ip"]}'
-    comparison = compare_with_dockerd(judged(text), False, "failed to start daemon: bad dns")
+    comparison = compare_with_dockerd(
+        judged(text, engine="20.10"), False, "failed to start daemon: bad dns"
+    )
     assert not comparison.agree
     assert "DISAGREE: the reader predicted dockerd 20.10 would start" in comparison.describe()
     assert "(failed to start daemon: bad dns)" in comparison.describe()
@@ -193,3 +201,24 @@ def test_fatal_line_is_the_last_refusal_in_the_log():
         "failed to start daemon: invalid mirror"
     )
     assert dockerd_fatal_line("API listen on /var/run/docker.sock\n") == ""
+
+
+BOM_FILE = b'\xef\xbb\xbf{"registry-mirrors": ["https://mirror.test"]}\n'
+
+
+def test_the_lint_judges_the_lab_default_engine_unless_told(tmp_path, capsys):
+    path = tmp_path / "daemon.json"
+    path.write_bytes(BOM_FILE)
+    assert str(DEFAULT_ENGINE) == LAB_DEFAULT_ENGINE == "28.5"
+    # Engine 28.5 strips a UTF-8 BOM (from 23.0): the default lint accepts the file.
+    assert lint_daemon_json([str(path), "--mirror-url", MIRROR]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    # --engine-version 20.10 still judges as 20.10, which refuses the BOM.
+    status = lint_daemon_json([str(path), "--mirror-url", MIRROR, "--engine-version", "20.10"])
+    assert status == 1, capsys.readouterr()
+    assert "20.10" in capsys.readouterr().out
+
+
+def test_a_node_without_a_version_is_judged_as_the_lab_default_engine():
+    assert engine_or_default("") == EngineVersion.parse("28.5")
+    assert engine_or_default("20.10.24+dfsg1") == EngineVersion(20, 10)

@@ -196,6 +196,24 @@ def test_every_live_report_states_whether_ssh_host_keys_were_verified(monkeypatc
     assert skipped.describe()["ssh_host_keys"] == "NOT verified (--insecure-skip-host-key-check)"
 
 
+def test_live_counters_are_read_at_the_prometheus_path_of_the_named_registry_config(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "version: 0.1\nproxy:\n  remoteurl: https://registry-1.docker.io\n"
+        "http:\n  debug:\n    addr: :5001\n    prometheus:\n      enabled: true\n"
+        "      path: /custom-metrics\n"
+    )
+    named = LiveDeployment.from_settings(
+        _settings(node=["bogus-1"], **{"registry-config": str(config)})
+    )
+    assert named.evidence().prometheus_path == "/custom-metrics"
+    unnamed = LiveDeployment.from_settings(_settings(node=["bogus-1"]))
+    assert unnamed.evidence().prometheus_path == "/metrics"
+
+
 # -- pull budget and the route of a pull --------------------------------------------
 
 

@@ -18,9 +18,11 @@ from typing import ClassVar
 import pytest
 
 from mirrorcheck.probes.mirror_metrics import (
+    PROMETHEUS_PATH_ENV,
     MetricsError,
     parse_counters,
     parse_prometheus,
+    prometheus_path_of,
     read_counters,
 )
 
@@ -145,3 +147,47 @@ def test_neither_place_names_both_and_the_fix(debug_server):
 def test_an_unreachable_debug_server_names_the_fix():
     with pytest.raises(MetricsError, match=r"set http\.debug\.addr"):
         read_counters("http://127.0.0.1:9", timeout=1.0)
+
+
+V3_CONFIG = """\
+version: 0.1
+http:
+  addr: :5000
+  debug:
+    addr: :5001
+    prometheus:
+      enabled: true
+      path: /prom/metrics
+proxy:
+  remoteurl: https://registry-1.docker.io
+"""
+
+
+def test_the_prometheus_path_comes_from_the_registry_config():
+    assert prometheus_path_of(V3_CONFIG) == "/prom/metrics"
+    assert prometheus_path_of(V3_CONFIG.replace("/prom/metrics", "prom")) == "/prom"
+    # Parsed already (a stack's inline config), the same.
+    assert prometheus_path_of({"http": {"debug": {"prometheus": {"path": "/m"}}}}) == "/m"
+
+
+def test_without_a_path_in_the_config_the_default_holds():
+    assert prometheus_path_of(V3_CONFIG.replace("      path: /prom/metrics\n", "")) == "/metrics"
+    assert prometheus_path_of("version: 0.1\nhttp:\n  addr: :5000\n") == "/metrics"
+    assert prometheus_path_of(None) == "/metrics"
+    # A file that does not parse is the lint's to report; the counters try the default.
+    assert prometheus_path_of("http: [unclosed\n") == "/metrics"
+    assert prometheus_path_of("http:\n  debug:\n    prometheus:\n      path: [a]\n") == "/metrics"
+
+
+def test_the_environment_override_wins_over_the_file():
+    environment = {PROMETHEUS_PATH_ENV: "/from-env"}
+    assert prometheus_path_of(V3_CONFIG, environment) == "/from-env"
+    assert PROMETHEUS_PATH_ENV == "REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH"
+
+
+def test_the_configured_path_is_where_the_counters_are_read(debug_server):
+    url, routes = debug_server
+    routes["/debug/vars"] = (200, json.dumps({"memstats": {}}))
+    routes["/prom/metrics"] = (200, PROMETHEUS_TEXT)
+    path = prometheus_path_of(V3_CONFIG)
+    assert read_counters(url, prometheus_path=path)["registry.proxy.manifests.Misses"] == 2

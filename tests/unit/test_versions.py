@@ -8,16 +8,21 @@ import tomllib
 from mirrorcheck.targets.lab.nodes import NodeSpec, hosts_toml, store_flags
 from mirrorcheck.targets.lab.topology import LabSpec
 from mirrorcheck.versions import (
+    BLOB_ANSWERS,
+    BLOB_FALLBACK_MEASURED,
     CLASSIC,
     CONTAINERD,
     DEFAULT_ENGINE,
     ENGINES,
     FALLBACK_LOG_LINES,
+    IMAGE_STORES,
+    MIRROR_LOST_BLOB,
     SINCE,
     engine_for_node,
     engine_has,
     engine_problems,
     image_store_of,
+    moves_on,
     split_engines,
     store_for,
 )
@@ -154,3 +159,22 @@ def test_a_hosts_toml_lists_its_hosts_before_docker_hub():
     parsed = tomllib.loads(text)
     assert parsed["server"] == "https://registry-1.docker.io"
     assert list(parsed["host"]) == ["https://a.test", "https://b.test"]
+
+
+def test_a_containerd_node_leaves_the_mirror_for_one_blob_on_404_and_5xx_only():
+    assert moves_on(CONTAINERD, "404") and moves_on(CONTAINERD, "503")
+    assert moves_on(CONTAINERD, "500")
+    # A 200 whose body ends early (a lost blob, distribution#2367) fails the pull instead.
+    assert not moves_on(CONTAINERD, "200-empty")
+    # The classic store leaves the mirror for the whole pull on each of them.
+    assert all(moves_on(CLASSIC, answer) for answer in BLOB_ANSWERS)
+    with pytest.raises(KeyError):
+        moves_on(CONTAINERD, "418")
+
+
+def test_every_blob_answer_is_sourced_for_both_stores():
+    for answer, per_store in BLOB_ANSWERS.items():
+        assert set(per_store) == set(IMAGE_STORES), answer
+        for fact in per_store.values():
+            assert BLOB_FALLBACK_MEASURED in fact.source, (answer, fact.source)
+    assert "distribution#2367" in MIRROR_LOST_BLOB.source

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mirrorcheck.versions import DEFAULT_ENGINE as LAB_DEFAULT_ENGINE
 from mirrorcheck.versions import SINCE
 
 
@@ -52,8 +53,12 @@ MIRROR_VALIDATION_FROM = EngineVersion.parse(SINCE["mirror_validation"].version)
 before, it answers ``configuration OK`` for a mirror dockerd then refuses to start with
 (measured here on 26.1.5: no scheme, userinfo, query, fragment, the guide's placeholder)."""
 
-DEFAULT_ENGINE = EngineVersion(20, 10)
-"""The engine of the lab nodes (Debian bookworm's docker.io)."""
+DEFAULT_ENGINE = EngineVersion.parse(LAB_DEFAULT_ENGINE)
+"""The engine of the lab's nodes unless ``--engine`` says otherwise (``mirrorcheck.versions``).
+
+``mirrorcheck lint daemon-json`` judges a file as this engine reads it unless
+``--engine-version`` names another; a node that reports no version is judged so too.
+"""
 
 
 def engine_or_default(server_version: object) -> EngineVersion:

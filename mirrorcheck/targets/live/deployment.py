@@ -36,6 +36,7 @@ import os
 import requests
 
 from mirrorcheck.probes.http import make_session
+from mirrorcheck.probes.mirror_metrics import DEFAULT_PROMETHEUS_PATH, prometheus_path_of
 from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.rules.image_reference import ImageReferenceError, parse_reference
 from mirrorcheck.settings import Settings
@@ -98,6 +99,7 @@ class LiveDeployment:
         host_keys_verified: bool = True,
         access_log: AccessLog | None = None,
         access_log_url: str | None = None,
+        prometheus_path: str = DEFAULT_PROMETHEUS_PATH,
     ) -> None:
         self.endpoint = endpoint
         self.host_keys_verified = host_keys_verified
@@ -120,6 +122,7 @@ class LiveDeployment:
             debug_url=debug_url,
             storage_location=storage,
             access_log=access_log,
+            prometheus_path=prometheus_path,
         )
         self.access_log_url = access_log_url
         budget = max_pulls if max_pulls is not None else PULLS_PER_NODE * len(nodes)
@@ -166,6 +169,10 @@ class LiveDeployment:
             except AccessLogError as error:
                 raise LiveTargetError(str(error)) from None
         max_pulls = settings.max_pulls
+        # The counters' path is the deployed config's, when that file is named (--registry-config)
+        prometheus_path = DEFAULT_PROMETHEUS_PATH
+        if settings.file_to_check("registry-config"):
+            prometheus_path = prometheus_path_of(settings.registry_config_text())
         return cls(
             MirrorEndpoint(url, fqdn, address, port, ca_file, url_port),
             connect_nodes(settings.live_nodes, settings.insecure_skip_host_key_check),
@@ -177,6 +184,7 @@ class LiveDeployment:
             host_keys_verified=not settings.insecure_skip_host_key_check,
             access_log=access_log,
             access_log_url=settings.mirror_access_log,
+            prometheus_path=prometheus_path,
         )
 
     # -- the mirror ---------------------------------------------------------------
