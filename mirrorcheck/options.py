@@ -88,6 +88,18 @@ OPTIONS: tuple[Option, ...] = (
         "list",
     ),
     Option("image-store", "the lab nodes' image store: containerd or classic"),
+    Option(
+        "topology",
+        "the lab's shape: swarm (the nodes form a swarm; the stack file is deployed with "
+        "docker stack deploy) or plain (the mirror and proxy as plain containers)",
+        "plain",
+    ),
+    Option(
+        "traefik-config",
+        "--topology swarm: your own Traefik stack file or static configuration (traefik.yml), "
+        "run instead of the guide's Traefik recipe (only its ACME server URL is pointed at "
+        "the lab's Let's Encrypt stand-in)",
+    ),
     # A live deployment (post-deploy smoke check): nothing hermetic is started
     Option(
         "mirror-url", "check this live mirror (e.g. https://mirror.example.com) instead of a lab"
@@ -190,6 +202,9 @@ def resolve_value(option: Option, given: object) -> object:
     if given not in (None, "", [], False):
         return _convert(option, given)
     return _convert(option, os.environ.get(option.env))
+
+
+TOPOLOGIES = ("plain", "swarm")
 
 
 class SettingsError(ValueError):

@@ -27,6 +27,7 @@ from mirrorcheck.options import (
     OPTIONS,
     OPTIONS_BY_NAME,
     REPORT_DIR_NAME,
+    TOPOLOGIES,
     SettingsError,
     resolve_value,
 )
@@ -107,7 +108,13 @@ class Settings:
     def problems(self) -> list[str]:
         """What makes this run impossible before anything starts, each with its fix."""
         found = []
-        for name in ("registry-config", "daemon-json", "daemon-json-baseline", "stack-file"):
+        for name in (
+            "registry-config",
+            "daemon-json",
+            "daemon-json-baseline",
+            "stack-file",
+            "traefik-config",
+        ):
             value = self.values[name]
             if value and self.file_to_check(name) and not Path(str(value)).is_file():
                 option = OPTIONS_BY_NAME[name]
@@ -126,6 +133,10 @@ class Settings:
             )
         if not self.live and self.node_count < 1:
             found.append("--nodes must be at least 1")
+        if self.topology not in TOPOLOGIES:
+            found.append(
+                f"--topology {self.topology}: unknown. Fix: --topology {' or '.join(TOPOLOGIES)}"
+            )
         found.extend(
             engine_problems(self.engines, self.image_store, None if self.live else self.node_count)
         )
@@ -245,6 +256,17 @@ class Settings:
     @property
     def node_count(self) -> int:
         return int(self.values["nodes"])  # type: ignore[arg-type]
+
+    @property
+    def topology(self) -> str:
+        """--topology: ``plain`` (containers) or ``swarm`` (the stack deployed on a swarm)."""
+        return str(self.values["topology"]).strip().lower()
+
+    @property
+    def traefik_config_path(self) -> Path | None:
+        """--traefik-config: the user's Traefik stack or static configuration; None: the lab's."""
+        value = self.values["traefik-config"]
+        return Path(str(value)).resolve() if value else None
 
     @property
     def image_overrides(self) -> dict[str, str]:

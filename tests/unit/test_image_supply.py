@@ -17,6 +17,7 @@ from mirrorcheck.targets.lab.images import debian as debian_module
 from mirrorcheck.targets.lab.images import supply as supply_module
 from mirrorcheck.targets.lab.images.supply import (
     OFFICIAL_BASE,
+    ROLES,
     ImageSupply,
     ImageSupplyError,
     node_build_args,
@@ -62,12 +63,8 @@ class FakeEngine:
 
 @pytest.fixture(autouse=True)
 def no_environment_overrides(monkeypatch):
-    for variable in (
-        "MIRRORCHECK_REGISTRY_IMAGE",
-        "MIRRORCHECK_NODE_IMAGE",
-        "MIRRORCHECK_PROXY_IMAGE",
-    ):
-        monkeypatch.delenv(variable, raising=False)
+    for role in ROLES:
+        monkeypatch.delenv(f"MIRRORCHECK_{role.upper()}_IMAGE", raising=False)
 
 
 @pytest.fixture(autouse=True)

@@ -109,6 +109,52 @@ DISABLED = Rule(
     gated_by=_GATE,
 )
 
+ACME_CHECKS = "suites/test_acme.py::"
+ACME_NOT_ISSUED = Rule(
+    "traefik/acme-not-issued",
+    Severity.ERROR,
+    "the mirror is not served over HTTPS with a certificate the ACME CA issued for its name",
+    fix=(
+        "put the mirror's router on the TLS entry point (entrypoints=websecure) with "
+        "tls.certresolver=<resolver>, an ACME resolver that can answer the CA's challenge "
+        "(TLS-ALPN-01 on :443, or HTTP-01 on :80)"
+    ),
+    gated_by=(
+        f"{ACME_CHECKS}test_the_served_certificate_was_issued_by_the_acme_ca_for_the_mirror",
+    ),
+)
+_PERSISTED = (f"{ACME_CHECKS}test_acme_json_survives_a_traefik_restart",)
+_KEEP_ACME = (
+    "keep acme.json on a volume: certificatesresolvers.<r>.acme.storage=/acme/acme.json "
+    "with a named volume (or a bind mount of the shared disk) at /acme"
+)
+ACME_STORAGE_LOST = Rule(
+    "traefik/acme-storage-lost",
+    Severity.ERROR,
+    "Traefik asked for a new certificate at a restart: Let's Encrypt allows 5 duplicate "
+    "certificates per week, then refuses",
+    fix=_KEEP_ACME,
+    gated_by=_PERSISTED,
+)
+ACME_STORAGE_EPHEMERAL = Rule(
+    "traefik/acme-storage-ephemeral",
+    Severity.ERROR,
+    "acme.json is not on a volume: lost at every restart of Traefik's task",
+    fix=_KEEP_ACME,
+    gated_by=_PERSISTED,
+)
+ACME_NOT_RENEWED = Rule(
+    "traefik/acme-not-renewed",
+    Severity.ERROR,
+    "the certificate was not renewed before it expired: nodes then fail TLS and fall back",
+    fix=(
+        "set the resolver's certificatesDuration (hours) to the CA's certificate lifetime: "
+        "Traefik derives its renewal checks from it (daily for the default 2160), and keep "
+        "the CA reachable from Traefik"
+    ),
+    gated_by=(f"{ACME_CHECKS}test_the_certificate_is_renewed_before_it_expires",),
+)
+
 RULES = rule_table(
     CONTAINER_LABELS,
     V1_LABELS,
@@ -122,4 +168,8 @@ RULES = rule_table(
     NETWORK_NOT_JOINED,
     NETWORK_UNSHARED,
     DISABLED,
+    ACME_NOT_ISSUED,
+    ACME_STORAGE_LOST,
+    ACME_STORAGE_EPHEMERAL,
+    ACME_NOT_RENEWED,
 )

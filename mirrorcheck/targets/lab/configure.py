@@ -23,6 +23,16 @@ from mirrorcheck.targets.lab.topology import LabSpec
 from mirrorcheck.text.yaml_source import YamlReadError
 from mirrorcheck.versions import engine_for_node, engine_problems, split_engines
 
+# Faults of the plain topology's own parts: the swarm runs the user's stack and Traefik instead.
+PLAIN_ONLY_FAULTS = (
+    "cert-other-host",
+    "cert-expired",
+    "cert-expires-soon",
+    "cert-untrusted-ca",
+    "proxy-plaintext",
+    "mirror-storage-ephemeral",
+)
+
 
 def stack_keeps_storage(stack_text: str, storage_root: str, source: str = "stack file") -> bool:
     """Whether the stack's registry service keeps its storage root on a persistent mount.
@@ -94,10 +104,24 @@ def lab_spec(
     config = registry_configs.parse_config(registry_config, str(settings.registry_config_path))
     persistent = True
     root = config.rootdirectory
-    if settings.stack_file_path is not None and root:
+    stack = ""
+    if settings.stack_file_path is not None:
         stack = settings.read(settings.stack_file_path, "stack-file").decode("utf-8", "replace")
+    if stack and root:
         persistent = stack_keeps_storage(stack, root, str(settings.stack_file_path))
+    if settings.topology == "swarm" and not stack:
+        raise ValueError(
+            "--topology swarm deploys the stack file, and none was given. Fix: give "
+            "--stack-file (the reference: examples/registry-stack.yml)"
+        )
     faults = settings.lab_faults
+    plain_only = [f for f in faults if f in PLAIN_ONLY_FAULTS]
+    if settings.topology == "swarm" and plain_only:
+        raise ValueError(
+            f"--lab-fault {', '.join(plain_only)}: the plain topology's faults (its nginx proxy "
+            "and lab CA, its mirror container); on a swarm the stack file and Traefik decide "
+            "those. Fix: add --topology plain, or break the stack file itself"
+        )
     certificate = next(
         (Variant(f.removeprefix("cert-")) for f in faults if f.startswith("cert-")),
         Variant.HEALTHY,
@@ -120,6 +144,10 @@ def lab_spec(
         max_pulls=settings.max_pulls,
         engines=engines,
         image_store=settings.image_store,
+        topology=settings.topology,
+        stack_text=stack,
+        stack_source=str(settings.stack_file_path or ""),
+        traefik_config=str(settings.traefik_config_path) if settings.traefik_config_path else None,
         # containerd's hosts.toml with hosts of its own: the daemon.json mirrors are ignored.
         node_files=(
             {HOSTS_TOML_PATH: hosts_toml("https://elsewhere.test", "https://second.test")}

@@ -16,11 +16,14 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import io
 import re
+import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import docker.errors
 
@@ -76,6 +79,35 @@ def ca_files(spec: NodeSpec, fqdn: str, ca_cert: bytes, hub_ca: bytes) -> dict[s
     return files
 
 
+def _write(node: DockerExecNode, path: str, content: bytes) -> None:
+    """Write ``content`` at ``path`` in a running node (its folder made first)."""
+    target = PurePosixPath(path)
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as archive:
+        info = tarfile.TarInfo(target.name)
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    node.run("mkdir", "-p", str(target.parent), timeout=10)
+    node.container.put_archive(str(target.parent), data.getvalue())
+
+
+class PinTarget(Protocol):
+    """Where nodes reach the mirror's name: the TLS proxy (``Proxy``) or a ``NamePin``."""
+
+    fqdn: str
+
+    @property
+    def address(self) -> str: ...
+
+
+@dataclass
+class NamePin:
+    """The mirror's name and the address it is pinned to; "" until that address is known."""
+
+    fqdn: str
+    address: str = ""
+
+
 class NodePool:
     """The nodes of one lab, all trusting the lab CA (unless told not to) and pinned to the proxy.
 
@@ -90,7 +122,7 @@ class NodePool:
         self,
         context: LabContext,
         image: str,
-        proxy: Proxy,
+        proxy: Proxy | PinTarget,
         ca_cert: Path,
         daemon_json_source: str = "daemon.json",
         timings: dict[str, float] | None = None,
@@ -137,7 +169,7 @@ class NodePool:
             files=files,
             # The mirror's name is pinned to the proxy: name resolution is not under test,
             # and Docker's embedded resolver, slow under load, must not pass for a TLS failure.
-            hosts={self.proxy.fqdn: self.proxy.address},
+            hosts={self.proxy.fqdn: self.proxy.address} if self.proxy.address else {},
         )
         if node.startup_error:
             node.startup_error = explain_node_failure(
@@ -145,6 +177,34 @@ class NodePool:
             )
         self.timings[f"ready {spec.name}"] = round(time.monotonic() - started, 3)
         return node
+
+    def trust(self, ca_cert: bytes) -> None:
+        """Make every running node that trusts the mirror trust ``ca_cert`` for it from now on.
+
+        For a CA known only after the nodes started (an ACME CA's issuing
+        root); dockerd reads certs.d at each pull. Set ``ca_cert`` (the path)
+        too, for nodes added later.
+        """
+        hub_ca = self.hub_ca.read_bytes() if self.hub_ca else b""
+        for node in self.nodes:
+            spec = self.specs.get(node.name)
+            if spec is None or node.startup_error:
+                continue
+            for path, content in ca_files(spec, self.proxy.fqdn, ca_cert, hub_ca).items():
+                if path != SYSTEM_CA_BUNDLE:
+                    _write(node, path, content)
+
+    def pin(self, address: str) -> None:
+        """Pin the mirror's name to ``address`` in every running node's /etc/hosts.
+
+        For a ``NamePin`` whose address became known after the nodes started
+        (a swarm's manager); nodes added later get it at start.
+        """
+        if isinstance(self.proxy, NamePin):
+            self.proxy.address = address
+        line = f"{address}\t{self.proxy.fqdn}"
+        for node in self.nodes:
+            node.run("sh", "-c", f'echo "{line}" >> /etc/hosts', timeout=10)
 
     def remove(self, node: DockerExecNode) -> None:
         """Remove the node's container (and its anonymous volumes) and forget it."""

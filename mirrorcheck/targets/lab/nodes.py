@@ -62,7 +62,8 @@ class NodeSpec:
     engine's default there. ``image`` overrides the pool's image for this
     node (the image of its engine). ``files`` are copied into the node
     before it starts, path -> content (e.g. a containerd ``hosts.toml`` under
-    ``/etc/docker/certs.d/docker.io/``). ``authorized_key`` (an OpenSSH public
+    ``/etc/docker/certs.d/docker.io/``); ``binds`` mount host folders in it
+    (a swarm's shared storage). ``authorized_key`` (an OpenSSH public
     key line) makes the node accept ssh logins as root with that key: it
     then stands for a machine reached over ssh.
     """
@@ -76,6 +77,7 @@ class NodeSpec:
     image_store: str | None = None
     image: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)
+    binds: dict[str, str] = field(default_factory=dict)  # host folder -> node path (shared disk)
 
     @property
     def store(self) -> str | None:
@@ -120,13 +122,18 @@ def hosts_toml(*hosts: str) -> bytes:
     return f'server = "https://registry-1.docker.io"\n{sections}'.encode()
 
 
-def sets_features(daemon_json: bytes) -> bool:
-    """Whether the file sets the top-level ``features`` key (unreadable JSON: False)."""
+def sets_key(daemon_json: bytes, key: str) -> bool:
+    """Whether the file sets the top-level ``key`` (unreadable JSON: False)."""
     try:
         document = json.loads(daemon_json.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return isinstance(document, dict) and "features" in document
+    return isinstance(document, dict) and key in document
+
+
+def sets_features(daemon_json: bytes) -> bool:
+    """Whether the file sets the top-level ``features`` key (unreadable JSON: False)."""
+    return sets_key(daemon_json, "features")
 
 
 def store_flags(daemon_json: bytes, store: str) -> list[str]:
@@ -190,6 +197,7 @@ def start_node(
         files=given,
         # overlay on overlay fails: a tmpfs gives dockerd overlay2 and a start in ~0.4 s.
         tmpfs={"/var/lib/docker": "", "/run": ""},
+        volumes=dict(spec.binds),
         command=spec.command() or None,
         engine_options={
             "hostname": spec.name,

@@ -46,7 +46,20 @@ from mirrorcheck.targets.lab.lifecycle import (
 )
 from mirrorcheck.waiting import wait_until
 
-QUIET_SECONDS = 0.5
+# A steady upstream keeps its container (and address) through an outage: its
+# registry runs under a loop that holds while DOWN_FLAG exists.
+DOWN_FLAG = "/run/upstream-down"
+PID_FILE = "/run/upstream.pid"
+STEADY_COMMAND = [
+    "sh",
+    "-c",
+    f'while :; do if [ ! -e {DOWN_FLAG} ]; then /usr/bin/docker-registry serve "$0" & '
+    f"echo $! > {PID_FILE}; wait $!; fi; sleep 0.1; done",
+    REGISTRY_CONFIG_PATH,
+]
+# Measured on 2.8 (cold, warm and 3 concurrent pulls, polled every 20 ms for 3 s after each
+# pull returned): the upstream's log never grew once the node's pull had returned.
+QUIET_SECONDS = 0.25
 QUIET_TIMEOUT = 30.0
 HUB_HOST = DOCKER_HUB_NAMES[0]
 
@@ -54,10 +67,13 @@ HUB_HOST = DOCKER_HUB_NAMES[0]
 class Upstream(LoggedRole):
     """Docker Hub's stand-in: a registry under Docker Hub's names, HTTPS with ``cert_files``."""
 
-    def __init__(self, context: LabContext, image: str, cert_files: CertFiles) -> None:
+    def __init__(
+        self, context: LabContext, image: str, cert_files: CertFiles, steady: bool = False
+    ) -> None:
         super().__init__(context)
         self.image = image
         self.cert_files = cert_files
+        self.steady = steady
         self._placeholder: Container | None = None
 
     @property
@@ -78,6 +94,7 @@ class Upstream(LoggedRole):
                 registry_configs.UPSTREAM_KEY: self.cert_files.server_key.read_bytes(),
             },
             volumes={self.context.volume("upstream-storage"): registry_configs.DEFAULT_ROOT},
+            command=STEADY_COMMAND if self.steady else None,
         )
         self.container = self.context.start(spec)
         self.wait()
@@ -105,13 +122,20 @@ class Upstream(LoggedRole):
         self.client().push(image)
         return image
 
-    def traffic_from(self, clients: set[str], since: int = 0) -> Traffic:
+    def traffic_from(
+        self, clients: set[str], since: int = 0, docker_engine: bool | None = None
+    ) -> Traffic:
         """The requests after ``since`` from ``clients`` (addresses on the lab network).
 
         The mirror's addresses give its fetches (the lab's pushes aside); a
         node's address gives what that node asked Docker Hub itself: a bypass.
+        ``docker_engine`` True keeps only what a Docker Engine sent, False only
+        the rest (see ``Request.from_docker_engine``): on a swarm the mirror's
+        task reaches Docker Hub from its node's address, so the user agent
+        tells a node's bypass from the mirror's fetch.
         """
-        return Traffic(r for r in self.traffic(since).requests if r.client in clients)
+        found = Traffic(r for r in self.traffic(since).requests if r.client in clients)
+        return found if docker_engine is None else found.by_agent(docker_engine)
 
     def wait_quiet(self, seconds: float = QUIET_SECONDS) -> None:
         """Wait until the log has not grown for ``seconds``; ``WaitTimeout`` after 30 s."""
@@ -137,9 +161,15 @@ class Upstream(LoggedRole):
 
         A stopped container's alias makes lookups time out (10 s each); a
         placeholder under the same aliases refuses at once, like an outage does.
-        On exit the upstream starts again and is waited for.
+        On exit the upstream starts again and is waited for. A steady upstream
+        stops its registry process instead and keeps its container and address
+        (a swarm task has Docker Hub's names pinned to that address).
         """
         assert self.container is not None
+        if self.steady:
+            with self._steady_down():
+                yield
+            return
         self.container.stop(timeout=2)
         placeholder = ContainerSpec(
             image=self.image,
@@ -155,4 +185,26 @@ class Upstream(LoggedRole):
             self._placeholder.remove(force=True, v=True)
             self._placeholder = None
             self.container.start()
+            self.wait()
+
+    @contextmanager
+    def _steady_down(self) -> Iterator[None]:
+        assert self.container is not None
+        container = self.container
+        stop = f"touch {DOWN_FLAG}; kill $(cat {PID_FILE})"
+        container.exec_run(["sh", "-c", stop])
+        client = self.client(timeout=1)
+
+        def refused() -> bool:
+            try:
+                client.ping()
+            except Exception:  # connection refused: the outage has begun
+                return True
+            return False
+
+        wait_until(refused, timeout=QUIET_TIMEOUT, what="the upstream to refuse connections")
+        try:
+            yield
+        finally:
+            container.exec_run(["rm", "-f", DOWN_FLAG])
             self.wait()

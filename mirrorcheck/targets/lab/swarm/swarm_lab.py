@@ -1,0 +1,407 @@
+"""The guide's deployment in the lab: the nodes form a swarm and run the user's stack.
+
+The nodes are the plain lab's Docker-in-Docker nodes, each with the daemon.json
+under test; they form a swarm (node-1 the manager), every node mounts one
+host folder at the stack's host paths (the guide's shared disk), and the
+user's stack file is deployed with ``docker stack deploy`` as written, but
+for what the host forces (``stack.prepare_stack``: every change is one line
+in ``describe()["substitutions"]``, with its reason). Docker Hub's stand-in
+stays a plain lab container; the mirror's task reaches it from its node's
+address, so its fetches are told from a node's own requests (a bypass) by
+user agent. TLS: Traefik v3 on the manager with a certificate from Pebble,
+Let's Encrypt's test CA (``edge.traefik.TraefikEdge``); the nodes reach the
+mirror's name at the manager and trust Pebble's issuing root.
+
+Usage::
+
+    with SwarmLab(docker.from_env(), spec) as lab:      # spec.topology == "swarm"
+        image = lab.push_image("mirrorcheck/hello")
+        lab.nodes[0].pull(image.reference)
+        lab.describe()["substitutions"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from mirrorcheck.probes.access_log import Traffic
+from mirrorcheck.targets.lab import registry_configs
+from mirrorcheck.targets.lab.edge.traefik import TraefikEdge
+from mirrorcheck.targets.lab.edge.user_traefik import UserTraefikError
+from mirrorcheck.targets.lab.mirror import MirrorStart
+from mirrorcheck.targets.lab.node_pool import NamePin, NodePool
+from mirrorcheck.targets.lab.nodes import NodeSpec, sets_key
+from mirrorcheck.targets.lab.spec import LabError, LabSpec
+from mirrorcheck.targets.lab.swarm.cluster import HostForced, Swarm, SwarmError, force_on_stacks
+from mirrorcheck.targets.lab.swarm.daemon_job import NodeDaemonJson, read_daemon_json
+from mirrorcheck.targets.lab.swarm.links import (
+    edge_network,
+    log_driver,
+    registry_image_trusting,
+    side_by_side,
+    wait_for_route,
+    wait_routed,
+)
+from mirrorcheck.targets.lab.swarm.service_mirror import STACK_NAME, SwarmMirror
+from mirrorcheck.targets.lab.swarm.stack import (
+    STACK_DIR,
+    PreparedStack,
+    StackError,
+    host_forced,
+    prepare_stack,
+    shared_mounts,
+)
+from mirrorcheck.targets.lab.topology import Lab
+from mirrorcheck.targets.lab.upstream import Upstream
+from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
+from mirrorcheck.waiting import WaitTimeout
+
+REGISTRY_STACK_IMAGE = "registry:2"
+IMAGES_MOUNT = "/srv/mirrorcheck-images"  # where every node sees the lab's image archives
+
+
+class SwarmLab(Lab):
+    """The swarm topology; the same interface as ``Lab`` (the Deployment Protocol and more)."""
+
+    def __init__(self, client: docker.DockerClient, spec: LabSpec) -> None:
+        super().__init__(client, spec)
+        self.upstream_registry = Upstream(
+            self.context, spec.images["registry"], self.hub_files, steady=True
+        )
+        self.pin = NamePin(spec.fqdn)
+        try:
+            self.edge = TraefikEdge(
+                self.context,
+                spec.images,
+                spec.fqdn,
+                network=edge_network(spec.stack_text),
+                user_traefik=spec.traefik_config,
+            )
+        except UserTraefikError as error:
+            raise LabError(str(error)) from None
+        self.tls_proxy = self.edge  # type: ignore[assignment]
+        self.node_pool = NodePool(
+            self.context,
+            spec.images["node"],
+            self.pin,
+            self.cert_files.ca_cert,  # until Pebble's issuing root is known (``_start_parts``)
+            spec.daemon_json_source,
+            timings=self.timings,
+            hub_ca=self.hub_files.ca_cert,
+        )
+        self.nodes = self.node_pool.nodes
+        self.shared_dir = Path(self._workdir.name) / "shared"
+        self.images_dir = Path(self._workdir.name) / "images"
+        self.images_dir.mkdir()
+        self.swarm: Swarm | None = None
+        self.prepared: PreparedStack | None = None
+        self.daemon_rows: dict[str, NodeDaemonJson] = {}
+        self._registry_image = ""
+        self._registry_tag = ""
+        self.forced = HostForced(self._host_forced)
+        self._image_ids: dict[str, str] = {}
+        self._certified_at = 0.0
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> SwarmLab:
+        """Build the swarm and deploy the stack; on failure remove what was made, then raise.
+
+        Raises ``LabError`` (the stack cannot be read, the swarm cannot be
+        formed, the mirror's service does not run: each with its cause and fix),
+        ``WaitTimeout`` when another part does not come up.
+        """
+        started = time.monotonic()
+        try:
+            self._timed("network", self.context.create_network)
+            self._timed("upstream, acme, nodes", self._start_parts)
+            self._timed("prepare stack", self._prepare)
+            self._timed("swarm, images", self._form_swarm_and_load)
+            self._timed("deploy", self._deploy)
+            # Traefik polls the swarm every second: it may start beside the user's stack.
+            self._timed("mirror, traefik", lambda: side_by_side(self._mirror, self._deploy_edge))
+            self._timed("certificate, global job", self._route_and_job)
+            self.timings["swarm topology up, first certificate"] = round(
+                self._certified_at - started, 3
+            )
+        except BaseException:
+            self.close()
+            raise
+        if self.swarm is not None:
+            self.timings.update(self.swarm.timings)
+        self.timings["swarm topology up"] = round(time.monotonic() - started, 3)
+        return self
+
+    def close(self) -> None:
+        """Remove every container, network and volume of this lab, and its registry image."""
+        if self._closed:
+            return
+        try:
+            super().close()
+        finally:
+            self.edge.close()
+        if self._registry_image:
+            with contextlib.suppress(docker.errors.APIError):
+                self.client.images.remove(self._registry_image, force=True)
+
+    def _start_parts(self) -> None:
+        """Docker Hub's stand-in, Pebble, the registry image and the nodes, side by side.
+
+        The nodes trust Pebble's issuing root once Pebble has started (it
+        changes at every start); nodes added later get it at their start.
+        """
+        steps = [
+            self.upstream_registry.start,
+            self.edge.start_acme,
+            self._build_registry_image,
+            lambda: self.add_nodes(self._node_specs()),
+        ]
+        side_by_side(*steps)
+        self.node_pool.ca_cert = self.edge.root_file
+        self.node_pool.trust(self.edge.issuing_root())
+
+    def _prepare(self) -> None:
+        text, self.mirror_config_changes = registry_configs.mirror_config(
+            self.spec.registry_config, self.spec.registry_config_source
+        )
+        self.mirror_config_text = text
+        try:
+            self.prepared = prepare_stack(
+                self.spec.stack_text,
+                self.spec.stack_source,
+                fqdn=self.spec.fqdn,
+                hub_address=self.upstream_registry.address,
+                debug_port=registry_configs.DEBUG_PORT
+                if any("http.debug.addr" in c for c in self.mirror_config_changes)
+                else None,
+            )
+        except StackError as error:
+            raise LabError(
+                f"the lab cannot deploy {self.spec.stack_source}: {error}\nFix: run `mirrorcheck "
+                f"lint registry-config {self.spec.registry_config_source} --stack "
+                f"{self.spec.stack_source}` and correct what it reports"
+            ) from None
+        self.shared_dir.mkdir(parents=True, exist_ok=True)
+        config = self.prepared.config_source
+        for source in self.prepared.bind_sources:
+            target = self.shared_dir / source.lstrip("/")
+            if source == config:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+            else:
+                target.mkdir(parents=True, exist_ok=True)
+
+    def _node_specs(self) -> list[NodeSpec]:
+        try:  # the host paths the stack binds (Docker Hub's address is not needed for those)
+            sources = prepare_stack(
+                self.spec.stack_text, self.spec.stack_source, fqdn=self.spec.fqdn, hub_address=""
+            ).bind_sources
+        except StackError:
+            sources = []  # _prepare reports the file
+        binds = {str(self.images_dir): IMAGES_MOUNT}  # the image archives, saved once
+        for path in shared_mounts(sources):
+            folder = self.shared_dir / path.lstrip("/")
+            folder.mkdir(parents=True, exist_ok=True)
+            binds[str(folder)] = path
+        network = self.client.networks.get(self.context.network_name)
+        gateway = (network.attrs["IPAM"]["Config"] or [{}])[0].get("Gateway", "")
+        specs = []
+        for spec in self.spec.node_specs():
+            spec.binds = binds
+            # A task's failed lookups then fail at once (no DNS there), not after 20-40 s.
+            if gateway and not sets_key(spec.daemon_json, "dns"):
+                spec.dockerd_args = [*spec.dockerd_args, "--dns", gateway]
+            specs.append(spec)
+        return specs
+
+    def _form_swarm_and_load(self) -> None:
+        """The swarm forms while the images load into the nodes (neither needs the other)."""
+        up = [n for n in self.nodes if not n.startup_error]
+        if not up or up[0].name != "node-1":
+            reasons = "\n".join(n.startup_error or "" for n in self.nodes)
+            raise LabError(f"no swarm without node-1's dockerd:\n{reasons}")
+        self.swarm = Swarm(up[0], {n.name: self.node_address(n) for n in up})
+        swarm = self.swarm
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            formed = pool.submit(swarm.form, up[1:])
+            loaded = pool.submit(self._load_images)
+            try:
+                formed.result()
+            except SwarmError as error:
+                raise LabError(f"the nodes could not form a swarm: {error}") from None
+            loaded.result()
+
+    def _build_registry_image(self) -> None:
+        self._registry_image, self._registry_tag = registry_image_trusting(
+            self.client,
+            self.spec.images["registry"],
+            self.hub_files.ca_cert.read_bytes(),
+            self.labels,
+            self.context.name("registry").split("mirrorcheck-", 1)[-1],
+        )
+
+    def _load_images(self) -> None:
+        """``registry:2`` into every node, Traefik's image into the manager (where it runs)."""
+        assert self.swarm is not None
+        swarm = self.swarm
+        members = [n for n in self.nodes if n.name in swarm.addresses]
+        registry = {REGISTRY_STACK_IMAGE: self._registry_tag}
+        # One archive per group of nodes: the manager's holds the layers both images share once.
+        loads = [
+            ([n for n in members if n is not swarm.manager], registry),
+            ([swarm.manager], {**registry, **self.edge.images_for_nodes}),
+        ]
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(
+                    pool.map(
+                        lambda load: swarm.load_images(*load, self.images_dir, IMAGES_MOUNT),
+                        [x for x in loads if x[0]],
+                    )
+                )
+            for name in loads[1][1]:
+                ids = swarm.image_ids(members if name in registry else [swarm.manager], name)
+                if len(ids) == 1:  # the same id everywhere: tasks may run it by id
+                    self._image_ids[name] = ids.pop()
+        except SwarmError as error:
+            raise LabError(str(error)) from None
+        force_on_stacks(swarm.manager, self.forced)
+
+    def _host_forced(self, text: str, stack: str) -> tuple[str, list[str]]:
+        return host_forced(
+            text,
+            stack,
+            node_log_driver=log_driver(self.spec.daemon_json),
+            image_ids=self._image_ids,
+        )
+
+    def _mirror(self) -> None:
+        self._timed("mirror", self._start_mirror_or_raise)
+
+    def _route_and_job(self) -> None:
+        """The route and first certificate, while the global job reads every node's daemon.json."""
+        side_by_side(self._wait_route, self._read_daemon_json)
+
+    def _deploy_edge(self) -> None:
+        """Traefik on the manager (the user's stack's networks exist); nodes pinned to it."""
+        assert self.swarm is not None
+        try:
+            self.edge.deploy(self.swarm.manager, self.swarm.addresses[self.swarm.manager.name])
+        except (SwarmError, WaitTimeout) as error:
+            raise LabError(f"Traefik did not start on the swarm: {error}") from None
+        self.node_pool.pin(self.edge.manager_address)
+
+    def _deploy(self) -> None:
+        assert self.swarm is not None and self.prepared is not None
+        networks = list(dict.fromkeys([*self.prepared.external_networks, self.edge.network]))
+        try:
+            self.swarm.create_networks(networks)
+            self.swarm.deploy(STACK_NAME, self.prepared.text, f"{STACK_DIR}/stack.yml")
+        except SwarmError as error:
+            raise LabError(
+                f"docker stack deploy refused {self.spec.stack_source}: {error}\nFix: correct "
+                f"the stack file as docker says (`docker stack deploy -c {self.spec.stack_source} "
+                "mirror` on a swarm manager shows the same)"
+            ) from None
+        self.mirror_registry = SwarmMirror(
+            self.swarm,
+            self.prepared,
+            self.mirror_config_text,
+            self.mirror_config_changes,
+            self.shared_dir,
+            self.swarm.addresses,
+        )
+
+    def _wait_route(self) -> None:
+        assert self.prepared is not None
+        wait_for_route(self.edge, self.prepared, self.spec)
+        self._certified_at = time.monotonic()
+
+    def _read_daemon_json(self) -> None:
+        assert self.swarm is not None
+        try:
+            self.daemon_rows = read_daemon_json(
+                self.swarm,
+                self._image_ids.get(REGISTRY_STACK_IMAGE, REGISTRY_STACK_IMAGE),
+                len(self.swarm.addresses),
+            )
+        except (SwarmError, WaitTimeout) as error:
+            self.daemon_rows = {"swarm": NodeDaemonJson("swarm", error=str(error)[:500])}
+
+    # -- what differs from the plain lab -------------------------------------
+
+    def start_mirror(self) -> MirrorStart:
+        """A new task of the mirror's service (``--force``), as a swarm restarts it.
+
+        Up means up for the nodes too: once the new task answers, Traefik
+        routes to it (it follows tasks by polling the swarm; until then it
+        answers 502 for the old one).
+        """
+        outcome = self.mirror_registry.start()
+        if not outcome.up or not self._certified_at:  # the lab's start awaits the route itself
+            return outcome
+        try:
+            wait_routed(self.edge)
+        except WaitTimeout as error:
+            return MirrorStart(False, f"the new task runs, Traefik does not route to it: {error}")
+        return outcome
+
+    @property
+    def acme(self) -> TraefikEdge:
+        """The ACME side the ACME checks read (``edge.acme_checks.AcmeEdge``): Traefik + Pebble."""
+        return self.edge
+
+    @property
+    def proxy(self) -> None:
+        """No proxy container: Traefik is a swarm service (``edge``)."""
+        return None
+
+    @property
+    def proxy_address(self) -> str:
+        """Where Traefik publishes 443: the manager's address."""
+        return self.edge.manager_address
+
+    @property
+    def manager(self) -> DockerExecNode:
+        assert self.swarm is not None
+        return self.swarm.manager
+
+    def upstream_traffic(self, since: int = 0) -> Traffic:
+        """What the mirror asked Docker Hub's stand-in: from a node's address, not as dockerd."""
+        nodes = {self.node_address(n) for n in self.nodes}
+        return self.upstream_registry.traffic_from(nodes, since, docker_engine=False)
+
+    def bypass_traffic(self, node: DockerExecNode | None = None, since: int = 0) -> Traffic:
+        """What ``node`` (default: any) asked Docker Hub's stand-in itself: sent as dockerd."""
+        nodes = [node] if node is not None else list(self.nodes)
+        addresses = {self.node_address(n) for n in nodes}
+        return self.upstream_registry.traffic_from(addresses, since, docker_engine=True)
+
+    def node_accounts_extra(self) -> dict[str, dict[str, object]]:
+        """Per node, what the global job read there (daemon.json size, effective mirrors)."""
+        return {name: row.account() for name, row in self.daemon_rows.items()}
+
+    def describe(self) -> dict[str, object]:
+        """What the lab is, for reports: the plain lab's, and the swarm's shape and changes."""
+        prepared = self.prepared
+        return {
+            **super().describe(),
+            "topology": "swarm",
+            "managers": self.swarm.managers if self.swarm else [],
+            "stack_file": self.spec.stack_source,
+            "mirror_task_node": self.mirror_registry.node
+            if isinstance(self.mirror_registry, SwarmMirror)
+            else "",
+            **self.edge.describe(),
+            "substitutions": [
+                *(prepared.substitutions if prepared else []),
+                *self.forced.changes,
+            ],
+            "global_job": self.node_accounts_extra(),
+        }
