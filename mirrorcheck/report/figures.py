@@ -42,6 +42,12 @@ WELL_KNOWN_FIGURES: tuple[WellKnownFigure, ...] = (
     WellKnownFigure(
         "daemon_json_verdict", "node", "str: what the daemon.json checks found on this node"
     ),
+    WellKnownFigure(
+        "effective_mirrors_by_global_job",
+        "node",
+        "list: the mirrors a swarm global job read from the node's daemon.json",
+    ),
+    WellKnownFigure("global_job_error", "node", "str: why the global job read nothing there"),
     WellKnownFigure("engine_version", "node", "str: the node's Docker Engine version"),
     WellKnownFigure("image_store", "node", "str: the node's image store, containerd or classic"),
     WellKnownFigure("startup_error", "node", "str: why the node's dockerd did not start"),
@@ -93,6 +99,10 @@ NODE_FIELD_ACCEPTS = {
     "mirror_configured": lambda v: isinstance(v, bool),
     "effective_mirrors": lambda v: isinstance(v, list) and all(isinstance(m, str) for m in v),
     "daemon_json_verdict": lambda v: isinstance(v, str),
+    "effective_mirrors_by_global_job": lambda v: (
+        isinstance(v, list) and all(isinstance(m, str) for m in v)
+    ),
+    "global_job_error": lambda v: isinstance(v, str),
     "engine_version": lambda v: isinstance(v, str),
     "image_store": lambda v: isinstance(v, str),
     "startup_error": lambda v: isinstance(v, str),

@@ -207,6 +207,17 @@ NODE_COLUMNS = (
 )
 
 
+def _global_job_cell(node: Mapping) -> str:
+    """What a swarm global job read from the node's daemon.json, under the daemon's own view."""
+    read = node.get("effective_mirrors_by_global_job")
+    error = node.get("global_job_error")
+    if error:
+        return f"<br><small>global job: {_text(_first_line(error))}</small>"
+    if read is None:
+        return ""
+    return f"<br><small>global job read: {_text(', '.join(read) or 'none')}</small>"
+
+
 def node_table(document: Mapping) -> str:
     """One row per node; a node with a failing check or a daemon that did not start stands out."""
     head = "".join(f"<th>{_text(c)}</th>" for c in NODE_COLUMNS)
@@ -228,9 +239,12 @@ def node_table(document: Mapping) -> str:
             _text(node["name"]),
             _yes_no(node["mirror_configured"]),
             verdict_cell,
-            "<br>".join(_text(m) for m in mirrors)
-            if mirrors
-            else (_unknown("none") if mirrors == [] else _unknown()),
+            (
+                "<br>".join(_text(m) for m in mirrors)
+                if mirrors
+                else (_unknown("none") if mirrors == [] else _unknown())
+            )
+            + _global_job_cell(node),
             (_text(node["engine_version"]) if node["engine_version"] else _unknown())
             + (
                 f"<br><small>{_text(node['image_store'])} store</small>"

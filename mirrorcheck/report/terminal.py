@@ -58,6 +58,21 @@ def cause_lines(causes: list[Mapping]) -> list[tuple[str, str | None]]:
     return lines
 
 
+def topology_lines(target: Mapping) -> list[tuple[str, str | None]]:
+    """The lab's shape and, one line each with its reason, what it changed in the files."""
+    if not target.get("topology"):
+        return []
+    parts = [str(target["topology"])]
+    for key in ("tls_proxy", "acme_issuer"):
+        if target.get(key):
+            parts.append(str(target[key]))
+    lines: list[tuple[str, str | None]] = [("  topology: " + "; ".join(parts), None)]
+    for key in ("substitutions", "acme_substitution", "mirror_config_changes"):
+        for change in target.get(key) or []:
+            lines.append((f"  changed by the lab: {change}", None))
+    return lines
+
+
 def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
     """``(line, colour)`` pairs; colour is a terminal markup name (red, green, yellow) or None."""
     verdict = document["verdict"]
@@ -75,6 +90,7 @@ def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
             colour,
         )
     ]
+    lines += topology_lines(document["target"])
     if verdict == "no_tests":
         lines.append(
             (
