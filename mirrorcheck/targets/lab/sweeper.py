@@ -1,4 +1,4 @@
-"""Removing the lab's containers, networks and volumes: this run's, and dead runs' leftovers.
+"""Removing what a lab made (containers, networks, volumes, run images), also of dead runs.
 
 Usage::
 
@@ -50,14 +50,34 @@ def _remove_all(client: docker.DockerClient, filters: dict[str, list[str]]) -> l
     return removed
 
 
+def _remove_run_images(client: docker.DockerClient, run_label: str) -> list[str]:
+    """Remove images a run made for itself (``run_label``: ``key=value``, or the key for any run).
+
+    Only images carrying a run's label: the lab's built images carry the
+    project's label alone and are kept for the next run.
+    """
+    removed: list[str] = []
+    for image in client.images.list(filters={"label": [run_label]}):
+        try:
+            client.images.remove(image.id, force=True)
+            removed.append(f"image {', '.join(image.tags) or image.short_id}")
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError:
+            pass  # still used by a container another run owns: its own sweep removes it
+    return removed
+
+
 def sweep_run(client: docker.DockerClient, run_id: str) -> list[str]:
-    """Remove every resource of one run."""
-    return _remove_all(client, {"label": [f"{RUN_LABEL}={run_id}"]})
+    """Remove every resource of one run: containers, networks, volumes and its own images."""
+    label = f"{RUN_LABEL}={run_id}"
+    return _remove_all(client, {"label": [label]}) + _remove_run_images(client, label)
 
 
 def sweep_all(client: docker.DockerClient) -> list[str]:
     """Every lab resource on this engine, live runs' too (``mirrorcheck sweep --all``)."""
-    return _remove_all(client, {"label": [f"{PROJECT_LABEL}={PROJECT}"]})
+    removed = _remove_all(client, {"label": [f"{PROJECT_LABEL}={PROJECT}"]})
+    return removed + _remove_run_images(client, RUN_LABEL)
 
 
 def _owner_alive(owner: str) -> bool:
