@@ -86,7 +86,7 @@ def floor(nodes: int) -> dict[str, object]:
     """The floor, phase by phase: topology up, a cold and a warm pull per node, outage, restart."""
     client = docker.from_env()
     images = ImageSupply(client).resolve_all(split_engines([DEFAULT_ENGINE]))
-    settings = Settings.from_mapping({"nodes": str(nodes)})
+    settings = Settings.from_mapping({"nodes": str(nodes), "topology": "plain"})
     lab = Lab(client, lab_spec(settings, images, RunLabels.for_this_process()))
     phases: dict[str, float] = {}
     started = time.monotonic()

@@ -36,7 +36,7 @@ def time_engine(
     client: docker.DockerClient, images: dict[str, str], engine: str, nodes: int
 ) -> dict[str, object]:
     """One lab on ``engine``: topology up, the slowest node's readiness, teardown (seconds)."""
-    settings = Settings.from_mapping({"nodes": str(nodes), "engine": [engine]})
+    settings = Settings.from_mapping({"nodes": str(nodes), "engine": [engine], "topology": "plain"})
     lab = Lab(client, lab_spec(settings, images, RunLabels.for_this_process()))
     started = time.monotonic()
     try:

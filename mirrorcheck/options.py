@@ -92,7 +92,7 @@ OPTIONS: tuple[Option, ...] = (
         "topology",
         "the lab's shape: swarm (the nodes form a swarm; the stack file is deployed with "
         "docker stack deploy) or plain (the mirror and proxy as plain containers)",
-        "plain",
+        "swarm",
     ),
     Option(
         "traefik-config",
@@ -163,6 +163,13 @@ OPTIONS: tuple[Option, ...] = (
         "allow-other-mirrors", "the mirror need not be first in registry-mirrors", False, "flag"
     ),
     Option("min-cert-days", "days a certificate must still be valid", 14, "int"),
+    Option(
+        "acme-renewal",
+        "--topology swarm: also watch Traefik renew a short-lived ACME certificate on an edge "
+        "of its own (about 90 s; Traefik checks for renewal once a minute at best)",
+        False,
+        "flag",
+    ),
     # Faults injected into the hermetic lab, to watch a check fail (negative controls)
     Option(
         "lab-fault",

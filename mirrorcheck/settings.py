@@ -11,7 +11,6 @@ Usage (outside pytest)::
     settings = Settings.from_mapping({"nodes": "2"}, rootdir=Path.cwd())
     settings.node_count              # 2
     settings.daemon_json_bytes()     # the file under test (default: the packaged example)
-    settings.report_dir              # <rootdir>/reports unless --report-dir says otherwise
 """
 
 from __future__ import annotations
@@ -108,13 +107,8 @@ class Settings:
     def problems(self) -> list[str]:
         """What makes this run impossible before anything starts, each with its fix."""
         found = []
-        for name in (
-            "registry-config",
-            "daemon-json",
-            "daemon-json-baseline",
-            "stack-file",
-            "traefik-config",
-        ):
+        files = ("registry-config", "daemon-json", "daemon-json-baseline", "stack-file")
+        for name in (*files, "traefik-config"):
             value = self.values[name]
             if value and self.file_to_check(name) and not Path(str(value)).is_file():
                 option = OPTIONS_BY_NAME[name]
@@ -132,7 +126,7 @@ class Settings:
                 "(local, ssh://user@host[:port], docker://container)"
             )
         if not self.live and self.node_count < 1:
-            found.append("--nodes must be at least 1")
+            found.append("--nodes must be at least 1. Fix: --nodes 1 or more")
         if self.topology not in TOPOLOGIES:
             found.append(
                 f"--topology {self.topology}: unknown. Fix: --topology {' or '.join(TOPOLOGIES)}"
@@ -388,6 +382,11 @@ class Settings:
         return bool(self.values["allow-other-mirrors"])
 
     @property
+    def acme_renewal(self) -> bool:
+        """--acme-renewal: also watch Traefik renew a short-lived certificate (about 90 s)."""
+        return bool(self.values["acme-renewal"])
+
+    @property
     def min_cert_days(self) -> int:
         return int(self.values["min-cert-days"])  # type: ignore[call-overload]
 
@@ -410,9 +409,8 @@ class Settings:
     @property
     def mirror_fqdn(self) -> str:
         """--mirror-fqdn, else the host the daemon.json under test names, else mirror.test."""
-        explicit = self.values["mirror-fqdn"]
-        if explicit:
-            return str(explicit)
+        if self.values["mirror-fqdn"]:
+            return str(self.values["mirror-fqdn"])
         try:
             return first_mirror_host(self.daemon_json_bytes()) or DEFAULT_FQDN
         except SettingsError:

@@ -60,7 +60,16 @@ def acme(deployment) -> AcmeEdge:
 
 @pytest.fixture(scope="module")
 def renewal_edge(acme, request, settings, run_labels, worker_id) -> Iterator[AcmeEdge]:
-    """An edge of its own (one node, Pebble, Traefik, a registry) with short-lived certificates."""
+    """An edge of its own (one node, Pebble, Traefik, a registry) with short-lived certificates.
+
+    Watching a renewal takes about 90 s (Traefik checks once a minute at best), so it runs
+    only when asked for with --acme-renewal.
+    """
+    if not settings.acme_renewal:
+        pytest.skip(
+            "renewal is watched only with --acme-renewal (about 90 s: Traefik checks for "
+            "renewal once a minute at best)"
+        )
     client = request.getfixturevalue("docker_client")
     try:
         supply = ImageSupply(client, overrides=settings.image_overrides)

@@ -122,18 +122,30 @@ def _published_plain_ports(settings) -> tuple[list[Finding], list[int]]:
     return findings, ports
 
 
-def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, settings, record_property):
+def _addresses_to_probe(endpoint, settings, request) -> list[str]:
+    """Where the mirror's name leads; on a lab swarm, every node too (a task publishes there)."""
+    addresses = [endpoint.address]
+    if not settings.live and settings.topology == "swarm":
+        lab = request.getfixturevalue("lab")
+        addresses += [lab.node_address(n) for n in lab.nodes]
+    return list(dict.fromkeys(addresses))
+
+
+def test_registry_plain_port_is_not_reachable_around_the_proxy(
+    endpoint, settings, request, record_property
+):
     """No registry answers in plain HTTP at the address the mirror's name points to.
 
     Provable here: what answers at the proxy's address (where the FQDN leads
     clients) on the registry's own port and on every port the stack file
-    publishes for it. On a swarm deployed from the reference stack this FAILS:
-    the routing mesh publishes 5000 on every node, the one behind the FQDN's
-    (keepalived) address included. The hermetic lab runs no swarm, so the
-    stack's ``ports:`` entry cannot be observed there: it is reported as a
-    ``PlainPortPublished`` warning naming the file, line and the addresses it
-    opens, and recorded as a figure; failing on it would claim an observation
-    this run did not make.
+    publishes for it; on the lab's swarm, at every node's address too (a
+    task's published port opens on its node). On a swarm deployed from the
+    guide's stack this FAILS: the routing mesh publishes 5000 on every node,
+    the one behind the FQDN's (keepalived) address included. The plain
+    topology runs no swarm, so the stack's ``ports:`` entry cannot be observed
+    there: it is reported as a ``PlainPortPublished`` warning naming the file,
+    line and the addresses it opens, and recorded as a figure; failing on it
+    would claim an observation this run did not make.
     """
     fqdn = endpoint.fqdn
     config = _registry_config(settings)
@@ -141,7 +153,9 @@ def test_registry_plain_port_is_not_reachable_around_the_proxy(endpoint, setting
     findings, published = _published_plain_ports(settings)
     ports = sorted({registry_port, *published})
     answers = [
-        probe_plain_http(fqdn, "/v2/", address=endpoint.address, port=port) for port in ports
+        probe_plain_http(fqdn, "/v2/", address=address, port=port)
+        for address in _addresses_to_probe(endpoint, settings, request)
+        for port in ports
     ]
     record_property("plain_port_answers", [a.describe() for a in answers])
     reachable = [a for a in answers if a.serves_registry]

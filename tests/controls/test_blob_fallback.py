@@ -139,7 +139,7 @@ def lab(engine) -> Iterator[Lab]:
         images = ImageSupply(engine).resolve_all()
     except ImageSupplyError as error:
         fail_or_skip(str(error))
-    settings = Settings.from_mapping({"nodes": "1"})
+    settings = Settings.from_mapping({"nodes": "1", "topology": "plain"})
     prefix = f"mirrorcheck-blobfallback-{uuid.uuid4().hex[:6]}"
     spec = lab_spec(settings, images, RunLabels.for_this_process(), name_prefix=prefix)
     with Lab(engine, spec) as started:

@@ -61,7 +61,7 @@ def run_child(tmp_path: Path, body: str, run_id: str, *args: str, wait: bool = T
         run_id,
         *args,
     ]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {"MIRRORCHECK_TOPOLOGY": "plain", **os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     if wait:
         return subprocess.run(
             command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

@@ -88,6 +88,7 @@ def _reference_settings(tmp_path: Path) -> tuple[Settings, Path]:
             "daemon-json": str(daemon_json),
             "mirror-fqdn": FQDN,
             "nodes": "2",
+            "topology": "plain",
         }
     )
     return settings, daemon_json

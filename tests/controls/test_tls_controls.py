@@ -4,8 +4,9 @@ Every control runs the TLS suites (``suites/test_tls_*.py``) in a child pytest a
 lab with one node, as a user would, and reads the junit outcomes. Four child
 runs, started together (each builds its own lab, about 15-20 s):
 
-- healthy: the reference files pass the whole suite, and the stack file's
-  published plain port is reported as a warning naming file, line and address;
+- healthy: the reference files pass the whole suite, and a stack that publishes
+  the registry's plain port as the guide's does (on the plain topology, which
+  runs no routing mesh) has it reported as a warning naming file, line and address;
 - other host name + plain-HTTP proxy: two independent faults, each failing
   its own check while the certificate's chain, dates and key still pass;
 - expired certificate + the mirror under ``insecure-registries``: the expiry
@@ -85,8 +86,20 @@ def _reference_files() -> list[str]:
 def _controls(tmp: Path) -> dict[str, list[str]]:
     insecure = tmp / "daemon.insecure.json"
     insecure.write_text(INSECURE_DAEMON_JSON)
+    # The example stack as the guide writes it: the registry's plain port published too.
+    publishing = tmp / "publishing" / "registry-stack.yml"
+    publishing.parent.mkdir()
+    publishing.write_text(
+        (EXAMPLES / "registry-stack.yml")
+        .read_text()
+        .replace(
+            "    networks:\n      - traefik_public\n",
+            "    networks:\n      - traefik_public\n    ports:\n      - 5000:5000\n",
+            1,
+        )
+    )
     return {
-        "healthy": [],
+        "healthy": ["--stack-file", str(publishing)],
         "other-host+plaintext": [
             "--lab-fault",
             "cert-other-host",

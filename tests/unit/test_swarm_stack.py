@@ -47,8 +47,16 @@ def test_the_example_stack_keeps_what_it_says_and_fills_the_fqdn():
     assert prepared.images == ["registry:2"]
 
 
+# The guide's stack publishes the registry's plain port through the routing mesh.
+PUBLISHING = EXAMPLE.replace(
+    "    networks:\n      - traefik_public\n",
+    "    networks:\n      - traefik_public\n    ports:\n      - 5000:5000\n",
+    1,
+)
+
+
 def test_ingress_ports_are_published_in_host_mode_and_the_report_says_why():
-    prepared = prepare()
+    prepared = prepare(PUBLISHING)
     assert {"target": 5000, "published": 5000, "mode": "host"} in registry_of(prepared)["ports"]
     (line,) = [s for s in prepared.substitutions if s.startswith("ports 5000:5000")]
     assert "IPVS" in line and "host mode" in line
@@ -208,9 +216,10 @@ def test_the_global_jobs_log_gives_each_nodes_file_and_mirrors():
     assert rows["node-2"].mirrors == [] and "Cannot connect" in rows["node-2"].error
 
 
-def test_topology_is_plain_unless_told_and_an_unknown_one_is_refused():
-    assert Settings.from_mapping({}).topology == "plain"
-    assert Settings.from_mapping({"topology": "swarm"}).topology == "swarm"
+def test_topology_is_swarm_unless_told_and_an_unknown_one_is_refused(monkeypatch):
+    monkeypatch.delenv("MIRRORCHECK_TOPOLOGY", raising=False)
+    assert Settings.from_mapping({}).topology == "swarm"
+    assert Settings.from_mapping({"topology": "plain"}).topology == "plain"
     problems = Settings.from_mapping({"topology": "mesh"}).problems()
     assert any(p.startswith("--topology mesh: unknown") for p in problems), problems
 
