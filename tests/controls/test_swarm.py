@@ -8,10 +8,15 @@ broken stack must fail, with its cause named:
   again (its storage did not survive the new task);
 - the Traefik labels on the container instead of under ``deploy:``: Traefik
   (reading service labels in swarm mode) has no route for the mirror;
-- the registry on a network Traefik does not join: Traefik cannot reach it.
+- the registry on a network Traefik does not join: Traefik cannot reach it;
+- a ``Host`` rule for another name, and the guide's Traefik 1.x labels: no
+  router matches the mirror's name.
 
-The last two stop the lab before any pull, naming what Traefik answered and
-the Traefik lint's finding.
+These four stop the lab before any pull, naming what Traefik answered and the
+Traefik lint's finding. And a positive control: a registry configured
+through the stack's environment (``REGISTRY_PROXY_REMOTEURL``, the storage
+root at the volume), with a config file that has no proxy section, passes:
+distribution applies the environment over the file, and so does the swarm.
 """
 
 from __future__ import annotations
@@ -79,8 +84,18 @@ def test_a_stack_without_its_storage_volume_loses_the_cache_on_restart(tmp_path)
             ),
             "traefik/network-not-joined",
         ),
+        (
+            lambda s: s.replace("Host(`<your mirror FQDN>`)", "Host(`other.example.com`)"),
+            "traefik/host-mismatch",
+        ),
+        (lambda s: (EXAMPLES / "guide" / "registry-stack.yml").read_text(), "traefik/v1-labels"),
     ],
-    ids=["labels-outside-deploy", "network-traefik-does-not-share"],
+    ids=[
+        "labels-outside-deploy",
+        "network-traefik-does-not-share",
+        "host-rule-for-another-name",
+        "the-guides-traefik-1-labels",
+    ],
 )
 def test_a_stack_traefik_cannot_route_fails_the_pulls_naming_the_cause(tmp_path, change, cause):
     broken = change(REFERENCE)
@@ -89,3 +104,35 @@ def test_a_stack_traefik_cannot_route_fails_the_pulls_naming_the_cause(tmp_path,
     # The lab stops at the route, as it stops at a mirror that does not start: the checks
     # that need it error out with the cause (Traefik's answer, the lint's finding).
     run.expect(SMOKE, "error", "Traefik does not serve the mirror", cause)
+
+
+def test_a_registry_configured_through_the_stacks_environment_passes(tmp_path):
+    config = (EXAMPLES / "registry-config.yml").read_text()
+    without_proxy = config.replace("proxy:\n  remoteurl: https://registry-1.docker.io\n", "")
+    assert "proxy:" not in without_proxy
+    config_file = tmp_path / "config" / "registry-config.yml"
+    config_file.parent.mkdir()
+    config_file.write_text(without_proxy)
+    stack = REFERENCE.replace(
+        "      - /var/data/registry/registry-mirror-data:/var/lib/registry\n",
+        "      - /var/data/registry/registry-mirror-data:/data\n",
+    ).replace(
+        "    volumes:\n",
+        "    environment:\n"
+        "      - REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io\n"
+        "      - REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/data\n"
+        "    volumes:\n",
+        1,
+    )
+    assert "REGISTRY_PROXY_REMOTEURL" in stack and ":/data\n" in stack
+    run = on_swarm(
+        tmp_path,
+        stack,
+        "suites/test_registry_config.py",
+        f"suites/test_smoke.py::{SMOKE}",
+        CORE_BYPASS,
+        "--registry-config",
+        str(config_file),
+    )
+    assert run.exit_code == 0, run.output[-3000:]
+    assert run.outcome(SMOKE) == "passed"
