@@ -90,7 +90,6 @@ def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
             colour,
         )
     ]
-    lines += topology_lines(document["target"])
     if verdict == "no_tests":
         lines.append(
             (
@@ -150,6 +149,7 @@ def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
         )
     else:
         lines.append(("  Docker Hub billable requests: not measured in this run", None))
+    lines += topology_lines(document["target"])
     reports = document.get("reports") or {}
     if reports:
         lines.append(("  reports: " + ", ".join(reports.values()), None))
