@@ -40,6 +40,9 @@ def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_proper
     proxy_mark = lab.proxy_mark()
     upstream_mark = lab.upstream_mark()
     result = node.pull(image.reference)
+    # A request's log line can land after the pull returned: read the logs once they are quiet,
+    # or a blob the node fetched from Docker Hub itself could go uncounted.
+    lab.settle()
     served = lab.proxy_traffic(proxy_mark).from_client(lab.node_address(node))
     served = served.for_repository(image.name)
     # Every request the node sent Docker Hub (its stand-in) itself: a bypass of the mirror.

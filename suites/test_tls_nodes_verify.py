@@ -154,6 +154,7 @@ def test_node_without_the_ca_does_not_use_the_mirror(
         image = lab.push_image(unique_name, layer_sizes=[200_000])
         mark, hub_mark, started = lab.mirror_mark(), lab.upstream_mark(), time.time() - 1
         result = extra.pull(image.reference)
+        lab.settle(image if result.ok else None)  # every log line of the pull, then count
         served = lab.mirror_traffic(mark).for_repository(image.name)
         bypass = lab.bypass_traffic(extra, hub_mark).for_repository(image.name)
         certificate_log = _certificate_log(extra, started, fqdn)
