@@ -212,6 +212,34 @@ def resolve_value(option: Option, given: object) -> object:
 
 
 TOPOLOGIES = ("plain", "swarm")
+# Faults of the plain topology's own parts: the swarm runs the user's stack and Traefik instead.
+PLAIN_ONLY_FAULTS = (
+    "cert-other-host",
+    "cert-expired",
+    "cert-expires-soon",
+    "cert-untrusted-ca",
+    "proxy-plaintext",
+    "mirror-storage-ephemeral",
+)
+
+
+def topology_problems(topology: str, faults: list[str], traefik_config: object) -> list[str]:
+    """Options that the chosen topology cannot honour, each with its fix (usage errors)."""
+    found = []
+    plain_only = [f for f in faults if f in PLAIN_ONLY_FAULTS]
+    if topology == "swarm" and plain_only:
+        found.append(
+            f"--lab-fault {', '.join(plain_only)}: the plain topology's faults (its nginx proxy "
+            "and lab CA, its mirror container); on a swarm the stack file and Traefik decide "
+            "those. Fix: add --topology plain, or break the stack file itself"
+        )
+    if topology == "plain" and traefik_config:
+        found.append(
+            f"--traefik-config {traefik_config}: the plain topology runs no Traefik (its TLS "
+            "proxy is nginx), so the file would not be checked. Fix: leave out --topology plain "
+            "(the swarm topology runs your Traefik), or drop --traefik-config"
+        )
+    return found
 
 
 class SettingsError(ValueError):

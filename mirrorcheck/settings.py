@@ -29,6 +29,7 @@ from mirrorcheck.options import (
     TOPOLOGIES,
     SettingsError,
     resolve_value,
+    topology_problems,
 )
 from mirrorcheck.rules.daemon_json.mirrors import first_mirror_host as first_mirror_host_of
 from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
@@ -131,6 +132,8 @@ class Settings:
             found.append(
                 f"--topology {self.topology}: unknown. Fix: --topology {' or '.join(TOPOLOGIES)}"
             )
+        faults = [str(f) for f in self.values["lab-fault"] or []]
+        found += topology_problems(self.topology, faults, self.values["traefik-config"])
         found.extend(
             engine_problems(self.engines, self.image_store, None if self.live else self.node_count)
         )

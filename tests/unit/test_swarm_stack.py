@@ -224,6 +224,17 @@ def test_topology_is_swarm_unless_told_and_an_unknown_one_is_refused(monkeypatch
     assert any(p.startswith("--topology mesh: unknown") for p in problems), problems
 
 
+def test_options_a_topology_cannot_honour_are_usage_errors(monkeypatch):
+    monkeypatch.delenv("MIRRORCHECK_TOPOLOGY", raising=False)
+    on_swarm = Settings.from_mapping({"lab-fault": ["cert-expired"]}).problems()
+    assert any("--lab-fault cert-expired" in p and "--topology plain" in p for p in on_swarm)
+    plain = Settings.from_mapping({"topology": "plain", "traefik-config": "traefik.yml"})
+    assert any(p.startswith("--traefik-config traefik.yml") for p in plain.problems())
+    assert not Settings.from_mapping(
+        {"topology": "plain", "lab-fault": ["cert-expired"]}
+    ).problems()
+
+
 def test_traefiks_network_is_the_stacks_label_else_the_guides():
     assert edge_network(EXAMPLE) == "traefik_public"
     assert edge_network(EXAMPLE.replace("network=traefik_public", "network=edge")) == "edge"

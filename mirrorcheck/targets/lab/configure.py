@@ -7,6 +7,7 @@ Usage::
 
 from __future__ import annotations
 
+from mirrorcheck.options import topology_problems
 from mirrorcheck.rules.registry.stack import load_stack
 from mirrorcheck.settings import Settings
 from mirrorcheck.targets.lab import registry_configs
@@ -22,16 +23,6 @@ from mirrorcheck.targets.lab.nodes import HOSTS_TOML_PATH, hosts_toml
 from mirrorcheck.targets.lab.topology import LabSpec
 from mirrorcheck.text.yaml_source import YamlReadError
 from mirrorcheck.versions import engine_for_node, engine_problems, split_engines
-
-# Faults of the plain topology's own parts: the swarm runs the user's stack and Traefik instead.
-PLAIN_ONLY_FAULTS = (
-    "cert-other-host",
-    "cert-expired",
-    "cert-expires-soon",
-    "cert-untrusted-ca",
-    "proxy-plaintext",
-    "mirror-storage-ephemeral",
-)
 
 
 def stack_keeps_storage(stack_text: str, storage_root: str, source: str = "stack file") -> bool:
@@ -115,13 +106,9 @@ def lab_spec(
             "--stack-file (the reference: examples/registry-stack.yml)"
         )
     faults = settings.lab_faults
-    plain_only = [f for f in faults if f in PLAIN_ONLY_FAULTS]
-    if settings.topology == "swarm" and plain_only:
-        raise ValueError(
-            f"--lab-fault {', '.join(plain_only)}: the plain topology's faults (its nginx proxy "
-            "and lab CA, its mirror container); on a swarm the stack file and Traefik decide "
-            "those. Fix: add --topology plain, or break the stack file itself"
-        )
+    problems = topology_problems(settings.topology, faults, settings.values["traefik-config"])
+    if problems:
+        raise ValueError(problems[0])
     certificate = next(
         (Variant(f.removeprefix("cert-")) for f in faults if f.startswith("cert-")),
         Variant.HEALTHY,

@@ -27,6 +27,8 @@ import requests
 from mirrorcheck.probes.access_log import Traffic, parse_log
 from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.probes.synthetic_image import SyntheticImage
+from mirrorcheck.rules.registry.config import RegistryConfig
+from mirrorcheck.rules.registry.environment import effective_config, settings_of
 from mirrorcheck.targets.evidence import MirrorEvidence
 from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.mirror import STORED_TIMEOUT, MirrorStart, start_version
@@ -86,9 +88,15 @@ class SwarmMirror:
         """Every node's address: a task reaches Docker Hub from its node's (NAT)."""
         return set(self.node_addresses.values())
 
+    def effective_config(self) -> RegistryConfig:
+        """The config the task runs: the file with the service's ``REGISTRY_*`` environment
+        applied over it, as distribution applies it (``rules.registry.environment``)."""
+        config = registry_configs.parse_config(self.config_text, "registry config")
+        return effective_config(config, settings_of(self.prepared.registry))
+
     @property
     def listen_port(self) -> int:
-        return registry_configs.listen_port(self.config_text)
+        return self.effective_config().listen_port
 
     @property
     def debug_port(self) -> int | None:
@@ -152,7 +160,7 @@ class SwarmMirror:
 
     def storage_root(self) -> str | None:
         """The storage folder the registry writes (in the task); None for other drivers."""
-        return registry_configs.storage_root(self.config_text)
+        return self.effective_config().rootdirectory
 
     def host_storage(self) -> str | None:
         """The storage folder on this host (the shared disk); None when not bound there."""

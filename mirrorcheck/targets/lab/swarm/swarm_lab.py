@@ -295,6 +295,8 @@ class SwarmLab(Lab):
             self.edge.deploy(self.swarm.manager, self.swarm.addresses[self.swarm.manager.name])
         except (SwarmError, WaitTimeout) as error:
             raise LabError(f"Traefik did not start on the swarm: {error}") from None
+        except UserTraefikError as error:  # --traefik-config that cannot run
+            raise LabError(str(error)) from None
         self.node_pool.pin(self.edge.manager_address)
 
     def _deploy(self) -> None:
