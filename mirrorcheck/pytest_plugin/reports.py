@@ -338,6 +338,9 @@ class ReportWriter:
         for name in ("mode", "mirror_url", "fqdn", "registry_version", "ssh_host_keys"):
             if target.get(name):
                 xml.add_global_property(name, target[name])
+        for fact in html.topology_facts(target):  # "topology: ...", "changed by the lab: ..."
+            name, _, value = fact.partition(": ")
+            xml.add_global_property(name.replace(" ", "_"), value)
         for node, version in document["versions"]["engine"].items():
             xml.add_global_property(f"engine_version_{node}", version)
         xml.add_global_property("verdict", document["verdict"])

@@ -342,11 +342,34 @@ def charts(document: Mapping) -> str:
     )
 
 
+def topology_facts(target: Mapping) -> list[str]:
+    """The lab's shape, then what it changed in the files under test, one line each with its
+    reason (the stack's copy, the lab's Traefik, the registry config); [] for other runs."""
+    if not target.get("topology"):
+        return []
+    shape = [str(target["topology"])]
+    shape += [str(target[key]) for key in ("tls_proxy", "acme_issuer") if target.get(key)]
+    facts = ["topology: " + "; ".join(shape)]
+    for key in ("substitutions", "acme_substitution", "mirror_config_changes"):
+        facts += [f"changed by the lab: {change}" for change in target.get(key) or []]
+    return facts
+
+
+def topology_list(document: Mapping) -> str:
+    """The topology and the lab's changes, as the terminal says them."""
+    facts = topology_facts(document["target"])
+    if not facts:
+        return ""
+    items = "".join(f"<li>{_text(fact)}</li>" for fact in facts)
+    return f'<ul class="mc-topology" id="mc-topology">{items}</ul>'
+
+
 def summary_fragments(document: Mapping) -> list[str]:
     """What the report shows above pytest-html's own counts, in reading order."""
     return [
         f"<style>{STYLE}</style>",
         verdict_banner(document),
+        topology_list(document),
         node_table(document),
         charts(document),
         totals_table(document),

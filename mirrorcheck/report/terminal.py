@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mirrorcheck.report.html import VERDICT_TEXT
+from mirrorcheck.report.html import VERDICT_TEXT, topology_facts
 
 MAX_LISTED_FAILURES = 10
 MAX_LISTED_CAUSES = 10
@@ -60,17 +60,7 @@ def cause_lines(causes: list[Mapping]) -> list[tuple[str, str | None]]:
 
 def topology_lines(target: Mapping) -> list[tuple[str, str | None]]:
     """The lab's shape and, one line each with its reason, what it changed in the files."""
-    if not target.get("topology"):
-        return []
-    parts = [str(target["topology"])]
-    for key in ("tls_proxy", "acme_issuer"):
-        if target.get(key):
-            parts.append(str(target[key]))
-    lines: list[tuple[str, str | None]] = [("  topology: " + "; ".join(parts), None)]
-    for key in ("substitutions", "acme_substitution", "mirror_config_changes"):
-        for change in target.get(key) or []:
-            lines.append((f"  changed by the lab: {change}", None))
-    return lines
+    return [(f"  {fact}", None) for fact in topology_facts(target)]
 
 
 def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
