@@ -194,7 +194,7 @@ def _pick_service(doc: YamlDocument, service: str | None) -> tuple[str, Node]:
             return next(iter(named.items()))
     elif service in named:
         return service, named[service]
-    wanted = f"service {service!r}" if service else "a registry service"
+    wanted = f"service {service!r}" if service else "registry service"
     raise YamlReadError(
         NO_REGISTRY_SERVICE.finding(
             f"found no {wanted} (services: {', '.join(named) or 'none'}); nothing to check",
