@@ -37,6 +37,8 @@ from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.waiting import wait_until
 
 REGISTRY_CONFIG_PATH = "/etc/docker/registry/config.yml"
+# Where registry 3.x's image reads its config (distribution v3 cmd/registry/config-*.yml).
+REGISTRY_3_CONFIG_PATH = "/etc/distribution/config.yml"
 START_TIMEOUT = 30.0
 
 

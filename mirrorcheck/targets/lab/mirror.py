@@ -36,6 +36,7 @@ from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE
 from mirrorcheck.targets.lab.containers import ContainerSpec
 from mirrorcheck.targets.lab.lifecycle import (
+    REGISTRY_3_CONFIG_PATH,
     REGISTRY_CONFIG_PATH,
     LabContext,
     LoggedRole,
@@ -107,7 +108,12 @@ class Mirror(LoggedRole):
             name=self.context.name("mirror"),
             role="mirror",
             aliases=[MIRROR_ALIAS],
-            files={REGISTRY_CONFIG_PATH: text.encode(), SYSTEM_CA_BUNDLE: self.hub_ca},
+            # Both versions' config paths: a registry:3 image reads the second.
+            files={
+                REGISTRY_CONFIG_PATH: text.encode(),
+                REGISTRY_3_CONFIG_PATH: text.encode(),
+                SYSTEM_CA_BUNDLE: self.hub_ca,
+            },
             volumes=volumes,
         )
 
