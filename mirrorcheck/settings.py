@@ -133,7 +133,7 @@ class Settings:
                 f"--topology {self.topology}: unknown. Fix: --topology {' or '.join(TOPOLOGIES)}"
             )
         faults = [str(f) for f in self.values["lab-fault"] or []]
-        found += topology_problems(self.topology, faults, self.values["traefik-config"])
+        found += topology_problems(self.topology, faults, self.traefik_config_path, self.engines)
         found.extend(
             engine_problems(self.engines, self.image_store, None if self.live else self.node_count)
         )

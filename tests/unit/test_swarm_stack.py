@@ -229,7 +229,11 @@ def test_options_a_topology_cannot_honour_are_usage_errors(monkeypatch):
     on_swarm = Settings.from_mapping({"lab-fault": ["cert-expired"]}).problems()
     assert any("--lab-fault cert-expired" in p and "--topology plain" in p for p in on_swarm)
     plain = Settings.from_mapping({"topology": "plain", "traefik-config": "traefik.yml"})
-    assert any(p.startswith("--traefik-config traefik.yml") for p in plain.problems())
+    assert any("runs no Traefik" in p for p in plain.problems())
+    mixed = Settings.from_mapping({"engine": ["28.5,20.10"], "nodes": "2"}).problems()
+    assert any("a mixed fleet runs on the plain topology only" in p for p in mixed), mixed
+    fleet = {"engine": ["28.5,20.10"], "nodes": "2", "topology": "plain"}
+    assert not Settings.from_mapping(fleet).problems()
     assert not Settings.from_mapping(
         {"topology": "plain", "lab-fault": ["cert-expired"]}
     ).problems()

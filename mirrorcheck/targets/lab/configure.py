@@ -106,7 +106,9 @@ def lab_spec(
             "--stack-file (the reference: examples/registry-stack.yml)"
         )
     faults = settings.lab_faults
-    problems = topology_problems(settings.topology, faults, settings.values["traefik-config"])
+    problems = topology_problems(
+        settings.topology, faults, settings.values["traefik-config"], settings.engines
+    )
     if problems:
         raise ValueError(problems[0])
     certificate = next(
