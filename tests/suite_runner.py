@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -21,8 +22,19 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_suite(name: str) -> ModuleType:
+    """A suite module (``test_bypass``), loaded from its file: suites/ is not a package."""
+    path = PROJECT_ROOT / "suites" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"suites_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass

@@ -20,10 +20,8 @@ containerd node's pull loudly, and the lab's bypass check with it.
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 
@@ -38,23 +36,13 @@ from mirrorcheck.targets.lab.topology import Lab
 from mirrorcheck.targets.mirror_storage import MirrorStorage
 from mirrorcheck.versions import BLOB_ANSWERS, CONTAINERD, DEFAULT_ENGINE, store_for
 from mirrorcheck.waiting import wait_until
-from tests.suite_runner import PROJECT_ROOT
+from tests.suite_runner import load_suite
 
 pytestmark = [pytest.mark.docker]
 
 NGINX_CONF = "/etc/nginx/nginx.conf"
 MIRROR_LOCATION = "        location / {"  # the proxy's location that passes to the mirror
 NODE = "node-1"
-
-
-def _suite(name: str) -> ModuleType:
-    """A suite module, loaded from its file (suites/ is not a package)."""
-    path = PROJECT_ROOT / "suites" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"suites_{name}_blob", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Recorded:
@@ -149,7 +137,7 @@ def lab(engine) -> Iterator[Lab]:
 def test_one_blob_from_docker_hub_fails_the_lab_bypass_check_naming_blob_and_node(lab):
     losing = LosingMirror(lab)
     recorded = _Recorded()
-    check = _suite("test_bypass").test_node_pull_goes_through_the_mirror
+    check = load_suite("test_bypass").test_node_pull_goes_through_the_mirror
     with pytest.raises(AssertionError) as failed:
         check(lab.nodes[0], losing, f"mirrorcheck/blob-fallback-{uuid.uuid4().hex[:6]}", recorded)
     message = str(failed.value)
@@ -167,7 +155,7 @@ def test_one_blob_from_docker_hub_fails_the_probe_pull_check_naming_blob_and_nod
     layer = blob_digests(lab.upstream_registry.client(), repository, "latest", ("linux", "", ""))
     lost = layer[1]
     answer_404(lab, repository, lost)
-    check = _suite("test_bypass").test_node_pull_of_the_probe_image_goes_through_the_mirror
+    check = load_suite("test_bypass").test_node_pull_of_the_probe_image_goes_through_the_mirror
     with pytest.raises(pytest.fail.Exception) as failed:
         check(lab.nodes[0], lab, None, _Recorded())
     message = str(failed.value)
@@ -178,7 +166,7 @@ def test_one_blob_from_docker_hub_fails_the_probe_pull_check_naming_blob_and_nod
 
 def test_a_blob_lost_from_the_mirror_fails_the_containerd_pull_and_the_bypass_check(lab):
     expiring = ExpiringMirror(lab)
-    check = _suite("test_bypass").test_node_pull_goes_through_the_mirror
+    check = load_suite("test_bypass").test_node_pull_goes_through_the_mirror
     with pytest.raises(AssertionError) as failed:
         check(lab.nodes[0], expiring, f"mirrorcheck/blob-lost-{uuid.uuid4().hex[:6]}", _Recorded())
     message = str(failed.value)

@@ -12,11 +12,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import trustme
@@ -24,7 +22,7 @@ import trustme
 from mirrorcheck.probes.synthetic_image import make_image
 from mirrorcheck.targets.endpoint import MirrorEndpoint
 from mirrorcheck.targets.live.deployment import LiveDeployment
-from tests.suite_runner import PROJECT_ROOT, run_suites
+from tests.suite_runner import load_suite, run_suites
 from tests.unit.fake_registry import FakeRegistry, PullingNode
 
 FQDN = "mirror.test"
@@ -33,16 +31,6 @@ BYPASS = "test_node_pull_of_the_probe_image_goes_through_the_mirror"
 CATALOG = "test_mirror_catalog_lists_the_probe_image_after_its_first_pull"
 # A node nobody answers for: live mode needs one, the plaintext check uses none.
 NO_NODE = "ssh://control@127.0.0.1:1"
-
-
-def _suite(name: str) -> ModuleType:
-    """A suite module, loaded from its file (suites/ is not a package)."""
-    path = PROJECT_ROOT / "suites" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"suites_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +98,7 @@ def fake_deployment(image) -> Iterator[LiveDeployment]:
 
 
 def test_a_fake_mirror_and_an_empty_daemon_log_fail_the_bypass_check(fake_deployment):
-    check = _suite("test_bypass").test_node_pull_of_the_probe_image_goes_through_the_mirror
+    check = load_suite("test_bypass").test_node_pull_of_the_probe_image_goes_through_the_mirror
     with pytest.raises(pytest.fail.Exception) as failed:
         check(fake_deployment.nodes[0], fake_deployment, None, _Recorded())
     message = str(failed.value)
@@ -130,7 +118,7 @@ class _Request:
 
 
 def test_a_fake_catalog_fails_the_catalog_check(fake_deployment):
-    suite = _suite("test_single_fetch_kept")
+    suite = load_suite("test_single_fetch_kept")
     request = _Request(deployment=fake_deployment, healthy_nodes=fake_deployment.nodes)
     with pytest.raises(pytest.fail.Exception) as failed:
         suite.test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
