@@ -54,7 +54,7 @@ from mirrorcheck.targets.lab.edge.user_traefik import (
     user_static_config,
 )
 from mirrorcheck.targets.lab.lifecycle import LabContext
-from mirrorcheck.targets.lab.swarm.cluster import Swarm, put_file
+from mirrorcheck.targets.lab.swarm.cluster import Swarm, container_log, put_file
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.waiting import wait_until
 
@@ -306,10 +306,7 @@ class TraefikEdge:
             "--filter", f"label=com.docker.swarm.service.name={self.service_name}",
         )  # fmt: skip
         ids = list(reversed(listed.split()))  # docker ps lists the newest first
-        return "".join(
-            self.swarm.manager.run("docker", "logs", container, timeout=30).output
-            for container in ids
-        )
+        return "".join(container_log(self.swarm.manager, container) for container in ids)
 
     def mark(self) -> int:
         """A point in Traefik's request history; pass it to :meth:`traffic`."""

@@ -108,6 +108,7 @@ class Swarm:
         self.manager = manager
         self.addresses = addresses
         self.managers = [manager.name]
+        self.members: dict[str, DockerExecNode] = {manager.name: manager}  # by node name
         self.timings: dict[str, float] = {}  # seconds per step: "images loaded into node-1"
 
     def run(self, *argv: str, node: DockerExecNode | None = None, timeout: float = 60) -> str:
@@ -135,6 +136,7 @@ class Swarm:
 
         with ThreadPoolExecutor(max_workers=max(1, len(workers))) as pool:
             list(pool.map(join, workers))
+        self.members.update({node.name: node for node in workers})
 
     def load_images(
         self,
@@ -300,6 +302,27 @@ class Swarm:
         self.run("docker", "service", "update", "--force", "--detach", service)
         return before
 
+    def task_log(self, task: Task) -> str:
+        """The log of ``task``'s container, read at its node with ``docker logs``.
+
+        Complete and in the order the container wrote it, as counting marks
+        needs: ``docker service logs`` streams through the swarm's log broker,
+        which was measured here giving a task's lines late and out of order
+        (a pull's HEAD missing from the slice after a mark, its blob GETs in
+        the next one). stdout and stderr together. SwarmError when the node is
+        not a member or the task has no container there (any more).
+        """
+        node = self.members.get(task.node)
+        if node is None:
+            raise SwarmError(f"task {task.name.strip()} runs on {task.node!r}, not a lab node")
+        found = self.run(
+            "docker", "ps", "-a", "-q", "--no-trunc",
+            "--filter", f"label=com.docker.swarm.task.id={task.id}", node=node,
+        ).split()  # fmt: skip
+        if not found:
+            raise SwarmError(f"{node.name}: no container for task {task.name.strip()} ({task.id})")
+        return container_log(node, found[0])
+
     def service_logs(self, service: str) -> str:
         """The log of ``service`` (every task's) or of one task (by id): ``docker service logs``.
 
@@ -309,3 +332,12 @@ class Swarm:
             "docker", "service", "logs", "--raw", "--no-task-ids", service, timeout=30
         )  # fmt: skip
         return result.output
+
+
+def container_log(node: DockerExecNode, container: str, timeout: float = 30) -> str:
+    """``docker logs`` of ``container`` on ``node``, stdout and stderr in the order written.
+
+    Both go to one descriptor in the node (``2>&1``): copied from two, the
+    exec stream may reorder them.
+    """
+    return node.run("sh", "-c", 'docker logs "$0" 2>&1', container, timeout=timeout).output

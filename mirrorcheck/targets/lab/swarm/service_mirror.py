@@ -141,12 +141,16 @@ class SwarmMirror:
         return MirrorStart(True, log, self.version)
 
     def log(self) -> str:
-        """The current task's log (a container's since its start); before a task runs, all tasks'.
+        """The current task's log (its container's, since its start); before a task runs,
+        all tasks' (``docker service logs``).
 
-        One task's alone: ``docker service logs`` of a whole service does not keep
-        the order of lines across tasks, so marks would slip after a restart.
+        One container's, read at its node (``Swarm.task_log``): marks count
+        lines, so the log must be complete and in order, which the service's
+        log, streamed by the swarm, is not.
         """
-        return self.swarm.service_logs(self.task.id if self.task else self.service)
+        if self.task is None:
+            return self.swarm.service_logs(self.service)
+        return self.swarm.task_log(self.task)
 
     def mark(self) -> int:
         """A point in the service's request history; pass it to :meth:`traffic`."""
