@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from mirrorcheck.versions import split_engines
-
 # The reference deployment ships inside the package (mirrorcheck/examples links to the
 # checkout's examples/ folder; package data in pyproject.toml), so an installed mirrorcheck has it.
 EXAMPLES = Path(str(resources.files("mirrorcheck") / "examples")).resolve()
@@ -231,15 +229,6 @@ def topology_problems(
 ) -> list[str]:
     """Options that the chosen topology cannot honour, each with its fix (usage errors)."""
     found = []
-    mixed = sorted(set(split_engines(engines)))
-    if topology == "swarm" and len(mixed) > 1:
-        # Measured: on a swarm of 28.5 and 20.10 nodes the lab's images load under different
-        # IDs, tasks then run them by name, and a node's first pull resolved its tag elsewhere.
-        found.append(
-            f"--engine {','.join(mixed)}: a mixed fleet runs on the plain topology only; the "
-            "swarm topology runs one engine on every node. Fix: add --topology plain, or give "
-            "one --engine"
-        )
     plain_only = [f for f in faults if f in PLAIN_ONLY_FAULTS]
     if topology == "swarm" and plain_only:
         found.append(

@@ -41,6 +41,7 @@ class ContainerSpec:
     tmpfs: dict[str, str] = field(default_factory=dict)  # path -> size ("" = unbounded)
     volumes: dict[str, str] = field(default_factory=dict)  # named volume -> path
     command: list[str] | None = None
+    environment: dict[str, str] = field(default_factory=dict)
     engine_options: dict[str, object] = field(default_factory=dict)
 
 
@@ -61,6 +62,8 @@ def start_container(spec: ContainerSpec, network, labels: RunLabels) -> Containe
         wrapper.with_volume_mapping(volume, path, "rw")
     for path, content in spec.files.items():
         wrapper.with_copy_into_container(content, path)
+    for key, value in spec.environment.items():
+        wrapper.with_env(key, value)
     # with_kwargs replaces what it was given before: everything else goes in one call.
     wrapper.with_kwargs(labels=labels.as_dict(spec.role), **spec.engine_options)
     try:

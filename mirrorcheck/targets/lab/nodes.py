@@ -63,7 +63,7 @@ class NodeSpec:
     node (the image of its engine). ``files`` are copied into the node
     before it starts, path -> content (e.g. a containerd ``hosts.toml`` under
     ``/etc/docker/certs.d/docker.io/``); ``binds`` mount host folders in it
-    (a swarm's shared storage). ``authorized_key`` (an OpenSSH public
+    (a swarm's shared storage); ``environment`` is dockerd's. ``authorized_key`` (an OpenSSH public
     key line) makes the node accept ssh logins as root with that key: it
     then stands for a machine reached over ssh.
     """
@@ -78,6 +78,7 @@ class NodeSpec:
     image: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)
     binds: dict[str, str] = field(default_factory=dict)  # host folder -> node path (shared disk)
+    environment: dict[str, str] = field(default_factory=dict)  # dockerd's environment
 
     @property
     def store(self) -> str | None:
@@ -199,6 +200,7 @@ def start_node(
         tmpfs={"/var/lib/docker": "", "/run": ""},
         volumes=dict(spec.binds),
         command=spec.command() or None,
+        environment=dict(spec.environment),
         engine_options={
             "hostname": spec.name,
             "extra_hosts": dict(hosts or {}),

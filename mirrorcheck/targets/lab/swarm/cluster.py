@@ -40,7 +40,9 @@ from mirrorcheck.waiting import WaitTimeout, wait_until
 SWARM_PORT = 2377
 LOAD_TIMEOUT = 120.0
 SERVICE_TIMEOUT = 45.0
-# Tasks try to pull their image first; dockerd (its environment) and the CLI skip that with this.
+# Tasks try to pull their image first; dockerd skips that with this in its environment
+# (moby daemon/cluster/executor/container/controller.go); the CLI reads it too.
+OFFLINE_TASKS = {"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"}
 OFFLINE = "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1"
 FAILURES_TO_GIVE_UP = 2
 
@@ -223,13 +225,6 @@ class Swarm:
                     process.wait()
         group = ", ".join(node.name for node in nodes)
         self.timings[f"images loaded into {group}"] = round(time.monotonic() - started, 3)
-
-    def image_ids(self, nodes: list[DockerExecNode], name: str) -> set[str]:
-        """The ids image ``name`` has in ``nodes`` (one when every node loaded the same)."""
-        return {
-            self.run("docker", "image", "inspect", "--format", "{{.Id}}", name, node=n).strip()
-            for n in nodes
-        }
 
     def create_networks(self, names: list[str]) -> None:
         """Each external network a stack declares, as an attachable overlay network."""

@@ -246,17 +246,12 @@ def prepare_stack(
     )
 
 
-def host_forced(
-    text: str, stack: str, *, node_log_driver: str = "", image_ids: dict[str, str] | None = None
-) -> tuple[str, list[str]]:
+def host_forced(text: str, stack: str, *, node_log_driver: str = "") -> tuple[str, list[str]]:
     """What the lab's nodes force on any stack deployed there: the copy, and one line per change.
 
     ``node_log_driver`` is the nodes' default log driver (daemon.json
     ``log-driver``): one the lab's nodes cannot run (``LAB_LOG_DRIVERS`` lists
     those they can) becomes ``json-file`` for every service that names none.
-    ``image_ids`` maps an image name (``registry:2``) to the id the image the
-    lab loaded under that name has in the nodes: by id, dockerd starts a task
-    without asking Docker Hub (through the mirror) for the image first.
     ``stack`` names the stack in the lines.
     """
     document = yaml.safe_load(text)
@@ -273,15 +268,6 @@ def host_forced(
                 f"logging of {', '.join(plain)} ({stack}): json-file instead of the nodes' "
                 f"default {node_log_driver} (daemon.json log-driver), which the lab's nodes "
                 "cannot run (no systemd journal or log server in them)"
-            )
-    for name, service in services.items():
-        image = str(service.get("image", "")) if isinstance(service, dict) else ""
-        if image in (image_ids or {}):
-            service["image"] = (image_ids or {})[image]
-            changes.append(
-                f"image {image} of {name} ({stack}): run as {service['image'][:19]}, the lab's "
-                "build loaded into the nodes under that name (by name a task asks Docker Hub "
-                "for it first, through the mirror)"
             )
     if not changes:
         return text, changes

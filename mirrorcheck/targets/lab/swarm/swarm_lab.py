@@ -38,7 +38,13 @@ from mirrorcheck.targets.lab.mirror import MirrorStart
 from mirrorcheck.targets.lab.node_pool import NamePin, NodePool
 from mirrorcheck.targets.lab.nodes import NodeSpec, sets_key
 from mirrorcheck.targets.lab.spec import LabError, LabSpec
-from mirrorcheck.targets.lab.swarm.cluster import HostForced, Swarm, SwarmError, force_on_stacks
+from mirrorcheck.targets.lab.swarm.cluster import (
+    OFFLINE_TASKS,
+    HostForced,
+    Swarm,
+    SwarmError,
+    force_on_stacks,
+)
 from mirrorcheck.targets.lab.swarm.daemon_job import NodeDaemonJson, read_daemon_json
 from mirrorcheck.targets.lab.swarm.links import (
     edge_network,
@@ -105,7 +111,6 @@ class SwarmLab(Lab):
         self._registry_image = ""
         self._registry_tag = ""
         self.forced = HostForced(self._host_forced)
-        self._image_ids: dict[str, str] = {}
         self._certified_at = 0.0
 
     # -- lifecycle -----------------------------------------------------------
@@ -217,6 +222,8 @@ class SwarmLab(Lab):
             # A task's failed lookups then fail at once (no DNS there), not after 20-40 s.
             if gateway and not sets_key(spec.daemon_json, "dns"):
                 spec.dockerd_args = [*spec.dockerd_args, "--dns", gateway]
+            # Tasks start from the images loaded by name, without asking Docker Hub first.
+            spec.environment = {**spec.environment, **OFFLINE_TASKS}
             specs.append(spec)
         return specs
 
@@ -265,10 +272,6 @@ class SwarmLab(Lab):
                         [x for x in loads if x[0]],
                     )
                 )
-            for name in loads[1][1]:
-                ids = swarm.image_ids(members if name in registry else [swarm.manager], name)
-                if len(ids) == 1:  # the same id everywhere: tasks may run it by id
-                    self._image_ids[name] = ids.pop()
         except SwarmError as error:
             raise LabError(str(error)) from None
         force_on_stacks(swarm.manager, self.forced)
@@ -278,7 +281,6 @@ class SwarmLab(Lab):
             text,
             stack,
             node_log_driver=log_driver(self.spec.daemon_json),
-            image_ids=self._image_ids,
         )
 
     def _mirror(self) -> None:
@@ -330,7 +332,7 @@ class SwarmLab(Lab):
         try:
             self.daemon_rows = read_daemon_json(
                 self.swarm,
-                self._image_ids.get(REGISTRY_STACK_IMAGE, REGISTRY_STACK_IMAGE),
+                REGISTRY_STACK_IMAGE,
                 len(self.swarm.addresses),
             )
         except (SwarmError, WaitTimeout) as error:
