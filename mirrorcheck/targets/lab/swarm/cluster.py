@@ -111,6 +111,7 @@ class Swarm:
         self.addresses = addresses
         self.managers = [manager.name]
         self.members: dict[str, DockerExecNode] = {manager.name: manager}  # by node name
+        self._containers: dict[str, str] = {}  # task id -> its container's id
         self.timings: dict[str, float] = {}  # seconds per step: "images loaded into node-1"
 
     def run(self, *argv: str, node: DockerExecNode | None = None, timeout: float = 60) -> str:
@@ -310,13 +311,15 @@ class Swarm:
         node = self.members.get(task.node)
         if node is None:
             raise SwarmError(f"task {task.name.strip()} runs on {task.node!r}, not a lab node")
-        found = self.run(
-            "docker", "ps", "-a", "-q", "--no-trunc",
-            "--filter", f"label=com.docker.swarm.task.id={task.id}", node=node,
-        ).split()  # fmt: skip
-        if not found:
-            raise SwarmError(f"{node.name}: no container for task {task.name.strip()} ({task.id})")
-        return container_log(node, found[0])
+        if task.id not in self._containers:  # a task keeps its one container
+            found = self.run(
+                "docker", "ps", "-a", "-q", "--no-trunc",
+                "--filter", f"label=com.docker.swarm.task.id={task.id}", node=node,
+            ).split()  # fmt: skip
+            if not found:
+                raise SwarmError(f"{node.name}: no container for task {task.name.strip()}")
+            self._containers[task.id] = found[0]
+        return container_log(node, self._containers[task.id])
 
     def service_logs(self, service: str) -> str:
         """The log of ``service`` (every task's) or of one task (by id): ``docker service logs``.
