@@ -70,6 +70,7 @@ class SwarmMirror:
         self.version = ""
         self.task: Task | None = None
         self._started = False
+        self._effective: RegistryConfig | None = None
 
     # -- where it runs -------------------------------------------------------
 
@@ -90,9 +91,14 @@ class SwarmMirror:
 
     def effective_config(self) -> RegistryConfig:
         """The config the task runs: the file with the service's ``REGISTRY_*`` environment
-        applied over it, as distribution applies it (``rules.registry.environment``)."""
-        config = registry_configs.parse_config(self.config_text, "registry config")
-        return effective_config(config, settings_of(self.prepared.registry))
+        applied over it, as distribution applies it (``rules.registry.environment``).
+
+        Read once: neither the file nor the stack changes while the lab runs.
+        """
+        if self._effective is None:
+            config = registry_configs.parse_config(self.config_text, "registry config")
+            self._effective = effective_config(config, settings_of(self.prepared.registry))
+        return self._effective
 
     @property
     def listen_port(self) -> int:
