@@ -9,6 +9,7 @@ from mirrorcheck.targets.lab.edge.user_traefik import (
     AcmeSettings,
     UserTraefikError,
     read_user_traefik,
+    refresh_seconds,
     user_image,
     user_stack,
     user_static_config,
@@ -100,3 +101,9 @@ def test_the_file_kind_is_told_by_its_services(tmp_path):
     broken.write_text("services: [\n")
     with pytest.raises(UserTraefikError, match="not YAML"):
         read_user_traefik(str(broken))
+
+
+def test_the_swarm_poll_interval_is_read_from_a_flag_or_a_key_else_traefiks_default():
+    assert refresh_seconds("    - --providers.swarm.refreshSeconds=5\n") == 5
+    assert refresh_seconds("providers:\n  swarm:\n    refreshSeconds: 30\n") == 30
+    assert refresh_seconds("providers:\n  swarm:\n    network: traefik_public\n") == 15

@@ -39,6 +39,7 @@ from mirrorcheck.targets.lab.edge.traefik_stack import (
     ACME_STORAGE,
     ACME_VOLUME,
     LAB_CHANGES,
+    LAB_REFRESH_SECONDS,
     RESOLVER,
     SERVICE,
     STACK,
@@ -48,6 +49,7 @@ from mirrorcheck.targets.lab.edge.traefik_stack import (
 )
 from mirrorcheck.targets.lab.edge.user_traefik import (
     read_user_traefik,
+    refresh_seconds,
     user_image,
     user_service,
     user_stack,
@@ -226,6 +228,13 @@ class TraefikEdge:
     def close(self) -> None:
         """Remove local files (containers, the stack and its volume go with the lab's nodes)."""
         self.pebble.close()
+
+    @property
+    def refresh_seconds(self) -> float:
+        """How often Traefik polls the swarm for services: a new route shows within this."""
+        if self.user_traefik is None:
+            return LAB_REFRESH_SECONDS
+        return refresh_seconds(self.user_stack or self.user_static or "")
 
     # -- what clients see -----------------------------------------------------
 

@@ -31,6 +31,8 @@ import yaml
 
 from mirrorcheck.targets.lab.edge.user_traefik import STATIC_CONFIG_PATH, AcmeSettings
 
+# The lab's own Traefik polls the swarm every second (Traefik's default: 15 s, user_traefik).
+LAB_REFRESH_SECONDS = 1
 RESOLVER = "main"
 STACK = "traefik"
 SERVICE = "traefik"
@@ -95,7 +97,7 @@ def traefik_arguments(spec: TraefikStackSpec) -> list[str]:
         f"--providers.swarm.network={spec.network}",
         # Swarm has no service events: Traefik polls, by default every 15 s. The lab polls
         # every second so that a freshly deployed stack is routed at once (LAB_CHANGES).
-        "--providers.swarm.refreshSeconds=1",
+        f"--providers.swarm.refreshSeconds={LAB_REFRESH_SECONDS}",
         "--entrypoints.web.address=:80",
         "--entrypoints.websecure.address=:443",
         f"{resolver}.email=admin@example.com",

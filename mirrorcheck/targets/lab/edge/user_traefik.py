@@ -21,6 +21,7 @@ Usage::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,9 @@ import yaml
 
 from mirrorcheck.targets.lab.swarm.stack import host_mode_port
 
+# Traefik's swarm provider polls services every ``refreshSeconds``, 15 by default
+# (doc.traefik.io/traefik/providers/swarm/#refreshseconds).
+DEFAULT_REFRESH_SECONDS = 15.0
 STATIC_CONFIG_PATH = "/etc/traefik/traefik.yml"
 CA_SERVER_ARGUMENT = ".acme.caserver="
 
@@ -193,3 +197,13 @@ def user_static_config(text: str, path: str, ca_server: str) -> str:
         if isinstance(settings, dict):
             settings["caServer"] = ca_server
     return yaml.safe_dump(document, sort_keys=False)
+
+
+def refresh_seconds(text: str) -> float:
+    """The swarm provider's ``refreshSeconds`` a Traefik stack or static config sets (seconds).
+
+    As a flag (``--providers.swarm.refreshSeconds=5``) or a YAML key
+    (``refreshSeconds: 5``); Traefik's default, 15, when neither is there.
+    """
+    match = re.search(r"refreshSeconds['\"]?\s*[=:]\s*['\"]?(\d+(?:\.\d+)?)", text)
+    return float(match.group(1)) if match else DEFAULT_REFRESH_SECONDS

@@ -23,7 +23,7 @@ import docker
 import requests
 import urllib3
 
-from mirrorcheck.findings import errors, render_all
+from mirrorcheck.findings import Finding, errors, render_all
 from mirrorcheck.rules.traefik.lint import lint_traefik_routing
 from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE
@@ -37,6 +37,9 @@ DEFAULT_EDGE_NETWORK = "traefik_public"  # the guide's Traefik network
 TRAEFIK_NETWORK_LABEL = "traefik.swarm.network"
 REGISTRY_REPOSITORY = "mirrorcheck/swarm-registry"
 ROUTE_TIMEOUT = 20.0
+# When the lint already finds why there is no route, Traefik gets this long past one poll of
+# the swarm to prove it wrong (seconds), instead of ROUTE_TIMEOUT.
+ROUTE_GRACE = 4.0
 
 
 def log_driver(daemon_json: bytes) -> str:
@@ -57,22 +60,31 @@ def edge_network(stack_text: str) -> str:
     return match.group(1) if match else DEFAULT_EDGE_NETWORK
 
 
+def routing_errors(prepared: PreparedStack | None, spec: LabSpec) -> list[Finding]:
+    """The Traefik lint's errors in the stack's routing labels: each one leaves no route."""
+    if prepared is None:
+        return []
+    registry = prepared.registry
+    return errors(
+        lint_traefik_routing(
+            registry.label_entries,
+            path=spec.stack_source,
+            service=registry.service,
+            fqdn=spec.fqdn,
+            registry_port=registry_configs.listen_port(spec.registry_config),
+            networks=registry.networks,
+        )
+    )
+
+
 def route_causes(prepared: PreparedStack | None, spec: LabSpec) -> str:
     """What the Traefik lint finds in the stack's routing labels, as one paragraph."""
     if prepared is None:
         return ""
-    registry = prepared.registry
-    findings = lint_traefik_routing(
-        registry.label_entries,
-        path=spec.stack_source,
-        service=registry.service,
-        fqdn=spec.fqdn,
-        registry_port=registry_configs.listen_port(spec.registry_config),
-        networks=registry.networks,
-    )
-    if not errors(findings):
+    found = routing_errors(prepared, spec)
+    if not found:
         return "The stack's labels route it as far as the Traefik lint can tell."
-    return "The stack's labels, as the Traefik lint reads them:\n" + render_all(errors(findings))
+    return "The stack's labels, as the Traefik lint reads them:\n" + render_all(found)
 
 
 def image_labels(client: docker.DockerClient, image: str) -> dict[str, str]:
@@ -148,9 +160,14 @@ def wait_for_route(edge: TraefikEdge, prepared: PreparedStack, spec: LabSpec) ->
     Raises LabError when it does not: what Traefik answered (404: no
     router matched the name) and what the Traefik lint finds in the
     stack's labels, as the plain lab does for a mirror that does not start.
+    When the lint already finds why there is no route, Traefik has one poll
+    of the swarm and ``ROUTE_GRACE`` seconds to route it anyway, not
+    ``ROUTE_TIMEOUT``: the cause is known.
     """
+    least = edge.refresh_seconds + ROUTE_GRACE  # one poll of the swarm, and a little
+    timeout = least if routing_errors(prepared, spec) else max(ROUTE_TIMEOUT, least)
     try:
-        wait_routed(edge)
+        wait_routed(edge, timeout=timeout)
         edge.wait_certificate()
     except WaitTimeout as error:
         raise LabError(
