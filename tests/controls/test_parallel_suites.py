@@ -3,7 +3,9 @@
 A session fixture lives once per xdist worker, so two workers that run lab
 checks build two labs (``mirrorcheck-<run>-gw0-*`` and ``-gw1-*``). The
 evidence: in the verbose output each result names its worker, and the summary
-marks every check that used the lab with its ``mirror_url`` figure.
+marks every check that used the lab with its ``mirror_url`` figure. The
+checks that count requests exactly (single fetch, cache hits) pass on both
+workers: one lab's traffic does not leak into the other's counts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def test_suites_pass_with_two_workers_each_on_its_own_lab(engine, tmp_path):
     run = run_suites("suites/", "-n", "2", "-v", tmp_path=tmp_path, timeout=2400)
     assert run.exit_code == 0, run.output[-4000:]
     assert not run.failed()
+    run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
+    run.expect("test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head", "passed")
 
     worker_of = {test_id: worker for worker, test_id in WORKER_RESULT.findall(run.output)}
     lab_checks = [c["id"] for c in run.summary()["checks"] if "mirror_url" in c["figures"]]

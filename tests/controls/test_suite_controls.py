@@ -189,20 +189,3 @@ def test_an_explicit_fetch_bound_of_one_fails_distribution_2_8(engine, tmp_path)
     assert "fetched a blob 2 times" in run.message(
         "test_cold_pull_fetches_each_blob_within_the_bound"
     )
-
-
-def test_two_xdist_workers_measure_without_disturbing_each_other(engine, tmp_path):
-    # Each worker builds its own lab: exact counts hold on both.
-    run = run_suites(
-        "suites/test_single_fetch.py",
-        "suites/test_single_fetch_kept.py",
-        "suites/test_cache_hits.py",
-        "-n",
-        "2",
-        "--nodes",
-        "2",
-        tmp_path=tmp_path,
-    )
-    assert run.exit_code == 0, run.output[-3000:]
-    run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
-    run.expect("test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head", "passed")

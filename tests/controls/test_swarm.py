@@ -13,20 +13,24 @@ broken stack must fail, with its cause named:
   router matches the mirror's name.
 
 These four stop the lab before any pull, naming what Traefik answered and the
-Traefik lint's finding. And a positive control: a registry configured
-through the stack's environment (``REGISTRY_PROXY_REMOTEURL``, the storage
-root at the volume), with a config file that has no proxy section, passes:
-distribution applies the environment over the file, and so does the swarm.
+Traefik lint's finding; their child runs start together. And a positive
+control: a registry configured through the stack's environment
+(``REGISTRY_PROXY_REMOTEURL``, the storage root at the volume), with a config
+file that has no proxy section, passes: distribution applies the environment
+over the file, and so does the swarm.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from mirrorcheck.options import EXAMPLES
-from tests.suite_runner import run_suites
+from mirrorcheck.targets.lab.labels import new_run_id
+from tests.suite_runner import SuiteRun, run_suites
 
 REFERENCE = (EXAMPLES / "registry-stack.yml").read_text()
 CORE = ("suites/test_smoke.py", "suites/test_single_fetch.py", "suites/test_cache_hits.py")
@@ -70,37 +74,54 @@ def test_a_stack_without_its_storage_volume_loses_the_cache_on_restart(tmp_path)
     run.expect(RESTART, "failed", "storage did not survive")
 
 
-@pytest.mark.parametrize(
-    ("change", "cause"),
-    [
-        (
-            lambda s: s.replace("    deploy:\n      labels:", "    labels:"),
-            "traefik/container-labels",
+# Each unroutable stack: how it is made from the example, and the lint finding that names it.
+NO_ROUTE = {
+    "labels-outside-deploy": (
+        lambda s: s.replace("    deploy:\n      labels:", "    labels:"),
+        "traefik/container-labels",
+    ),
+    "network-traefik-does-not-share": (
+        lambda s: s.replace("      - traefik_public\n", "      - backend\n").replace(
+            "networks:\n  traefik_public:\n    external: true",
+            "networks:\n  backend:\n    driver: overlay",
         ),
-        (
-            lambda s: s.replace("      - traefik_public\n", "      - backend\n").replace(
-                "networks:\n  traefik_public:\n    external: true",
-                "networks:\n  backend:\n    driver: overlay",
-            ),
-            "traefik/network-not-joined",
-        ),
-        (
-            lambda s: s.replace("Host(`<your mirror FQDN>`)", "Host(`other.example.com`)"),
-            "traefik/host-mismatch",
-        ),
-        (lambda s: (EXAMPLES / "guide" / "registry-stack.yml").read_text(), "traefik/v1-labels"),
-    ],
-    ids=[
-        "labels-outside-deploy",
-        "network-traefik-does-not-share",
-        "host-rule-for-another-name",
-        "the-guides-traefik-1-labels",
-    ],
-)
-def test_a_stack_traefik_cannot_route_fails_the_pulls_naming_the_cause(tmp_path, change, cause):
-    broken = change(REFERENCE)
-    assert broken != REFERENCE
-    run = on_swarm(tmp_path, broken, f"suites/test_smoke.py::{SMOKE}")
+        "traefik/network-not-joined",
+    ),
+    "host-rule-for-another-name": (
+        lambda s: s.replace("Host(`<your mirror FQDN>`)", "Host(`other.example.com`)"),
+        "traefik/host-mismatch",
+    ),
+    "the-guides-traefik-1-labels": (
+        lambda s: (EXAMPLES / "guide" / "registry-stack.yml").read_text(),
+        "traefik/v1-labels",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def no_route_runs(engine, tmp_path_factory) -> Iterator[dict[str, Future[SuiteRun]]]:
+    """The smoke check on each unroutable stack, every child run started at once (one-node
+    swarms, own run ids so that none sweeps another's lab); each test waits for its own."""
+    tmp = tmp_path_factory.mktemp("no-route")
+
+    def run(name: str) -> SuiteRun:
+        folder = tmp / name
+        folder.mkdir()
+        change, _ = NO_ROUTE[name]
+        return on_swarm(
+            folder, change(REFERENCE), f"suites/test_smoke.py::{SMOKE}", "--testrunuid",
+            new_run_id(),
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=len(NO_ROUTE)) as pool:
+        yield {name: pool.submit(run, name) for name in NO_ROUTE}
+
+
+@pytest.mark.parametrize("case", list(NO_ROUTE))
+def test_a_stack_traefik_cannot_route_fails_the_pulls_naming_the_cause(no_route_runs, case):
+    change, cause = NO_ROUTE[case]
+    assert change(REFERENCE) != REFERENCE
+    run = no_route_runs[case].result()
     # The lab stops at the route, as it stops at a mirror that does not start: the checks
     # that need it error out with the cause (Traefik's answer, the lint's finding).
     run.expect(SMOKE, "error", "Traefik does not serve the mirror", cause)
