@@ -1,8 +1,9 @@
 """Negative controls for the fetch, cache, outage and bypass suites.
 
 Each broken deployment must make the right check fail, with a message that
-names the cause; the reference deployment must pass them all. The suites run
-in a child pytest exactly as a user runs them.
+names the cause; the reference deployment must pass them all, on the default
+topology (the swarm). The suites run in a child pytest exactly as a user runs
+them.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_reference_deployment_passes_every_suite(engine, tmp_path):
-    run = run_suites("suites/", tmp_path=tmp_path)
+    # The README's command as it is (the swarm topology is the default; the runner pins
+    # controls to the plain one unless told).
+    run = run_suites("suites/", "--topology", "swarm", tmp_path=tmp_path)
     assert run.exit_code == 0, run.output[-4000:]
     assert not run.failed()
+    target = str(run.summary().get("target") or {})
+    assert "'topology': 'swarm'" in target and "host mode" in target, target[:2000]
     # The known limitations of distribution 2.8 show as expected failures, named.
     assert "double-blob-fetch" in run.message("test_cold_pull_fetches_each_blob_within_the_bound")
     run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
