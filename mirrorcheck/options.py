@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -188,28 +187,58 @@ OPTIONS: tuple[Option, ...] = (
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
 
-def _convert(option: Option, value: object) -> object:
+# A value each number option could take, for its message when given something else.
+NUMBER_EXAMPLES = {"max-pulls": 6, "max-fetches-per-blob": 1}
+FLAG_WORDS = {"": False, "1": True, "true": True, "yes": True, "on": True}
+FLAG_WORDS.update({"0": False, "false": False, "no": False, "off": False})
+
+
+def _source(option: Option, value: object, from_env: bool) -> str:
+    """The value as the user gave it: ``--nodes abc`` or ``MIRRORCHECK_NODES=abc``."""
+    return f"{option.env}={value}" if from_env else f"--{option.name} {value}"
+
+
+def _convert(option: Option, value: object, from_env: bool = False) -> object:
     if value is None or value == "":
         return option.default if option.kind != "list" else []
     if option.kind in ("int", "float"):
         try:
             return int(value) if option.kind == "int" else float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
+            example = (
+                option.default
+                if option.default is not None
+                else NUMBER_EXAMPLES.get(option.name, 1)
+            )
+            whole = "a whole number" if option.kind == "int" else "a number"
             raise SettingsError(
-                f"--{option.name} (or {option.env}) must be a number, not {value!r}"
+                f"--{option.name} (or {option.env}) must be a number, not {value!r}. Fix: give "
+                f"{whole}, e.g. --{option.name} {example}: {option.help}"
             ) from None
     if option.kind == "flag":
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word not in FLAG_WORDS:
+            raise SettingsError(
+                f"{_source(option, value, from_env)}: not a yes or no. Fix: set {option.env} to "
+                f"1, true or yes to turn --{option.name} on, or 0, false, no or empty for off"
+            )
+        return FLAG_WORDS[word]
     if option.kind == "list":
         return list(value) if isinstance(value, list | tuple) else str(value).split(",")
     return str(value)
 
 
 def resolve_value(option: Option, given: object) -> object:
-    """The option's value: the command line, else its environment variable, else the default."""
+    """The option's value: the command line, else its environment variable, else the default.
+
+    Raises ``SettingsError`` (naming the option, its variable and the fix) for a
+    number option given something else, or a flag's variable set to neither yes nor no.
+    """
     if given not in (None, "", [], False):
         return _convert(option, given)
-    return _convert(option, os.environ.get(option.env))
+    return _convert(option, os.environ.get(option.env), from_env=True)
 
 
 TOPOLOGIES = ("plain", "swarm")
@@ -224,9 +253,7 @@ PLAIN_ONLY_FAULTS = (
 )
 
 
-def topology_problems(
-    topology: str, faults: list[str], traefik_config: object, engines: Sequence[str] = ()
-) -> list[str]:
+def topology_problems(topology: str, faults: list[str], traefik_config: object) -> list[str]:
     """Options that the chosen topology cannot honour, each with its fix (usage errors)."""
     found = []
     plain_only = [f for f in faults if f in PLAIN_ONLY_FAULTS]

@@ -16,7 +16,6 @@ Usage (outside pytest)::
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,8 @@ from mirrorcheck.options import (
 )
 from mirrorcheck.rules.daemon_json.mirrors import first_mirror_host as first_mirror_host_of
 from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
+from mirrorcheck.rules.limitations import parse_version
+from mirrorcheck.settings_files import file_option_problem, report_dir_problem
 from mirrorcheck.text.endpoints import (
     NODE_KINDS,
     check_host_name,
@@ -60,19 +61,6 @@ def _is_blank(value: object) -> bool:
     if isinstance(value, list | tuple):
         return any(isinstance(v, str) and not v.strip() for v in value)
     return isinstance(value, str) and not value.strip()
-
-
-def report_dir_problem(path: Path) -> str | None:
-    """Why reports cannot be written into ``path``, or None; the folder is created if missing."""
-    if path.exists() and not path.is_dir():
-        return "is a file, not a folder"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as error:
-        return f"cannot be written ({error.strerror or error})"
-    return None
 
 
 @dataclass(frozen=True)
@@ -111,12 +99,9 @@ class Settings:
         files = ("registry-config", "daemon-json", "daemon-json-baseline", "stack-file")
         for name in (*files, "traefik-config"):
             value = self.values[name]
-            if value and self.file_to_check(name) and not Path(str(value)).is_file():
-                option = OPTIONS_BY_NAME[name]
-                found.append(
-                    f"--{name} {value}: no such file. Fix: point --{name} (or {option.env}) "
-                    "at the file, or leave it out for the reference example"
-                )
+            problem = file_option_problem(name, str(value)) if value else None
+            if problem and self.file_to_check(name):  # live: only the files the user named
+                found.append(problem)
         try:
             self.lab_faults  # noqa: B018 - validates the names
         except SettingsError as error:
@@ -127,13 +112,13 @@ class Settings:
                 "(local, ssh://user@host[:port], docker://container)"
             )
         if not self.live and self.node_count < 1:
-            found.append("--nodes must be at least 1. Fix: --nodes 1 or more")
+            found.append(f"--nodes {self.node_count}: must be at least 1. Fix: --nodes 1 or more")
         if self.topology not in TOPOLOGIES:
             found.append(
                 f"--topology {self.topology}: unknown. Fix: --topology {' or '.join(TOPOLOGIES)}"
             )
         faults = [str(f) for f in self.values["lab-fault"] or []]
-        found += topology_problems(self.topology, faults, self.traefik_config_path, self.engines)
+        found += topology_problems(self.topology, faults, self.traefik_config_path)
         found.extend(
             engine_problems(self.engines, self.image_store, None if self.live else self.node_count)
         )
@@ -185,6 +170,11 @@ class Settings:
                 f"--mirror-url: {error}. Fix: --mirror-url https://mirror.example.com[:port], "
                 "as in the nodes' registry-mirrors"
             )
+        if self.registry_version and parse_version(self.registry_version) is None:
+            found.append(
+                f"--registry-version {self.registry_version}: not a registry version. Fix: give "
+                "the version the live registry runs, e.g. 2.8.3 or 3.0.0 (or leave it out)"
+            )
         if self.mirror_address:
             try:
                 parse_host_port(self.mirror_address, url_port)
@@ -194,8 +184,9 @@ class Settings:
                     "--mirror-address 10.0.0.5:443"
                 )
         if self.ca_file and not os.path.isfile(self.ca_file):
+            what = "is a directory, not a file" if os.path.isdir(self.ca_file) else "no such file"
             found.append(
-                f"--ca-file {self.ca_file}: no such file. Fix: give the PEM file of the CA that "
+                f"--ca-file {self.ca_file}: {what}. Fix: give the PEM file of the CA that "
                 "issued the mirror's certificate (or leave it out to use the system store)"
             )
         for node in self.live_nodes:
@@ -220,7 +211,7 @@ class Settings:
             self.daemon_json_baseline_path,
             self.stack_file_path,
         ):
-            found.update(secrets_in_file(path))
+            found.update(secrets_in_file(path) if path and path.is_file() else ())  # not a pipe
         return found
 
     def file_to_check(self, name: str) -> bool:

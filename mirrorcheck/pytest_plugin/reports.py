@@ -47,6 +47,7 @@ import pytest
 
 from mirrorcheck.options import OPTIONS_BY_NAME
 from mirrorcheck.pytest_plugin.options import configure_settings, redactor_of
+from mirrorcheck.pytest_plugin.reasons import reason_lines
 from mirrorcheck.report import html, terminal
 from mirrorcheck.report.redaction import redact_report
 from mirrorcheck.report.summary import RunRecord, build_summary, jsonable, target_name
@@ -381,3 +382,7 @@ class ReportWriter:
         terminalreporter.write_sep("=", "mirrorcheck summary")
         for line, colour in terminal.summary_block(self.summary):
             terminalreporter.write_line(line, **({colour: True} if colour else {}))
+        # Why a check neither passed nor failed, unless pytest's -r lists that kind already.
+        reportchars = getattr(terminalreporter, "reportchars", "")
+        for line in reason_lines(terminalreporter.stats, reportchars):
+            terminalreporter.write_line(line, yellow=True)

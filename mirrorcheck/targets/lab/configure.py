@@ -106,9 +106,7 @@ def lab_spec(
             "--stack-file (the reference: examples/registry-stack.yml)"
         )
     faults = settings.lab_faults
-    problems = topology_problems(
-        settings.topology, faults, settings.values["traefik-config"], settings.engines
-    )
+    problems = topology_problems(settings.topology, faults, settings.values["traefik-config"])
     if problems:
         raise ValueError(problems[0])
     certificate = next(

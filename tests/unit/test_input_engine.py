@@ -1,0 +1,40 @@
+"""An engine mirrorcheck has no facts for is a usage error naming the engines it knows."""
+
+from __future__ import annotations
+
+import pytest
+
+from mirrorcheck.cli import NEWEST_KNOWN, engine_version_problem, main
+from mirrorcheck.options import EXAMPLES
+from mirrorcheck.rules.daemon_json.engine import OLDEST, EngineVersion
+from mirrorcheck.settings import Settings
+
+DAEMON = str(EXAMPLES / "daemon.after.json")
+
+
+def test_the_key_table_reaches_a_known_engine_line():
+    assert NEWEST_KNOWN >= EngineVersion.parse("28.5") > OLDEST
+
+
+@pytest.mark.parametrize("given", ["99", "--engine-version=99.1", "18.09"])
+def test_an_engine_without_facts_is_exit_2_naming_the_range_and_the_fix(capsys, given):
+    argv = [given] if given.startswith("--") else ["--engine-version", given]
+    code = main(["lint", "daemon-json", DAEMON, *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("mirrorcheck lint daemon-json: error: argument --engine-version: ")
+    assert f"cover Engine {OLDEST} to {NEWEST_KNOWN}" in err
+    assert "Fix: give the engine's X.Y" in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [[], ["--engine-version", "20.10"], ["--engine-version", "x"]])
+def test_known_engines_and_non_versions_are_left_to_the_linter(argv):
+    assert engine_version_problem([DAEMON, *argv]) is None
+    newest = ["--engine-version", f"{NEWEST_KNOWN}.3"]
+    assert engine_version_problem([DAEMON, *newest]) is None
+
+
+def test_the_suites_refuse_an_engine_the_lab_has_no_image_for():
+    problems = Settings.from_mapping({"engine": ["99"]}).problems()
+    assert any(p.startswith("--engine 99: ") and "Fix: use one of" in p for p in problems)
