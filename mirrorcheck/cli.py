@@ -31,8 +31,6 @@ from collections.abc import Callable, Sequence
 
 from mirrorcheck.findings import errors, render_all
 from mirrorcheck.rules.daemon_json import assess as daemon_json
-from mirrorcheck.rules.daemon_json.engine import DEFAULT_ENGINE, OLDEST, EngineVersion
-from mirrorcheck.rules.daemon_json.key_table import DAEMON_KEYS
 from mirrorcheck.rules.hosts_toml import lint as hosts_toml
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
 from mirrorcheck.rules.lint_args import EXIT_CODES, LintParser, file_arg, host_name_arg, text_arg
@@ -59,7 +57,6 @@ from mirrorcheck.targets.lab.images.supply import (
 from mirrorcheck.targets.lab.sweeper import leftovers, sweep_all, sweep_stale
 from mirrorcheck.text.redact import Redactor, printable, secrets_in_file, secrets_in_text
 from mirrorcheck.text.yaml_source import YamlReadError
-from mirrorcheck.versions import ENGINES
 
 
 def _images(args: argparse.Namespace) -> int:
@@ -298,47 +295,12 @@ def _printed_safely(run: Callable[[], int], redactor: Redactor) -> int:
     return code
 
 
-# The newest engine the daemon.json key table has facts for (read at each release tag).
-NEWEST_KNOWN = max(
-    v for key in DAEMON_KEYS.values() for v in vars(key).values() if isinstance(v, EngineVersion)
-)
-
-
-def engine_version_problem(argv: Sequence[str]) -> str | None:
-    """Why the daemon-json linter's ``--engine-version`` in ``argv`` names an engine without
-    facts (not from OLDEST to NEWEST_KNOWN), with the fix; None: fine, or not a version at all.
-    """
-    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
-    parser.add_argument("--engine-version")
-    try:
-        text = parser.parse_known_args(argv)[0].engine_version
-        engine = EngineVersion.parse(text) if text is not None else None
-    except (argparse.ArgumentError, ValueError):
-        return None
-    if engine is None or OLDEST <= engine <= NEWEST_KNOWN:
-        return None
-    return (
-        f"mirrorcheck lint daemon-json: error: argument --engine-version: Engine {text.strip()} "
-        f"is {'older' if engine < OLDEST else 'newer'} than any mirrorcheck has facts for: its "
-        f"daemon.json keys cover Engine {OLDEST} to {NEWEST_KNOWN} (the lab runs "
-        f"{', '.join(ENGINES)}). Fix: give the engine's X.Y from {OLDEST} to {NEWEST_KNOWN}, "
-        f"e.g. --engine-version {DEFAULT_ENGINE} (the default)"
-    )
-
-
-def _lint_daemon_json(argv: list[str]) -> int:
-    problem = engine_version_problem(argv)
-    if problem:
-        print(problem, file=sys.stderr)
-    return EXIT_UNUSABLE if problem else daemon_json.main(argv)
-
-
 def _lint(args: argparse.Namespace, rest: list[str]) -> int:
     redactor = _redactor(rest)
     if args.what is None:
         return _printed_safely(lambda: _lint_help(rest), redactor)
     if args.what == "daemon-json":
-        return _printed_safely(lambda: _lint_daemon_json(rest), redactor)
+        return _printed_safely(lambda: daemon_json.main(rest), redactor)
     if args.what == "traefik":
         return _printed_safely(lambda: lint_traefik(rest), redactor)
     if args.what == "hosts-toml":

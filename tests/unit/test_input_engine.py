@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mirrorcheck.cli import NEWEST_KNOWN, engine_version_problem, main
+from mirrorcheck.cli import main
 from mirrorcheck.options import EXAMPLES
 from mirrorcheck.rules.daemon_json.engine import OLDEST, EngineVersion
+from mirrorcheck.rules.daemon_json.key_table import NEWEST_KNOWN
 from mirrorcheck.settings import Settings
 
 DAEMON = str(EXAMPLES / "daemon.after.json")
@@ -28,11 +29,10 @@ def test_an_engine_without_facts_is_exit_2_naming_the_range_and_the_fix(capsys, 
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize("argv", [[], ["--engine-version", "20.10"], ["--engine-version", "x"]])
-def test_known_engines_and_non_versions_are_left_to_the_linter(argv):
-    assert engine_version_problem([DAEMON, *argv]) is None
-    newest = ["--engine-version", f"{NEWEST_KNOWN}.3"]
-    assert engine_version_problem([DAEMON, *newest]) is None
+@pytest.mark.parametrize("version", [None, "20.10", f"{NEWEST_KNOWN}.3"])
+def test_known_engines_are_linted(capsys, version):
+    argv = ["--engine-version", version] if version else []
+    assert main(["lint", "daemon-json", DAEMON, *argv]) != 2, capsys.readouterr().err
 
 
 def test_the_suites_refuse_an_engine_the_lab_has_no_image_for():

@@ -103,6 +103,7 @@ from mirrorcheck.rules.daemon_json.expected_mirror import (
     normalise_mirror,
 )
 from mirrorcheck.rules.daemon_json.key_rules import check_flag_conflicts, check_keys
+from mirrorcheck.rules.daemon_json.key_table import NEWEST_KNOWN
 from mirrorcheck.rules.daemon_json.mirrors import MIRROR_PATH_FROM, check_mirrors, effective_mirrors
 from mirrorcheck.rules.daemon_json.reader import STRICT_FROM, parse_daemon_json, read_daemon_json
 from mirrorcheck.rules.hosts_toml.lint import lint_files
@@ -301,8 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         engine = EngineVersion.parse(args.engine_version)
     except ValueError as error:
         parser.error(f"{error}. Fix: --engine-version X.Y, e.g. 28.5")
-    if engine < OLDEST:
-        parser.error(f"--engine-version {engine}: the key table starts at {OLDEST}")
+    if not OLDEST <= engine <= NEWEST_KNOWN:
+        parser.error(
+            f"argument --engine-version: Engine {engine} is "
+            f"{'older' if engine < OLDEST else 'newer'} than any mirrorcheck has facts for: its "
+            f"daemon.json keys cover Engine {OLDEST} to {NEWEST_KNOWN}. Fix: give the engine's "
+            f"X.Y from {OLDEST} to {NEWEST_KNOWN}, e.g. --engine-version {DEFAULT_ENGINE} "
+            "(the default)"
+        )
     baseline = None
     if args.baseline:
         baseline = read_daemon_json(args.baseline, engine)

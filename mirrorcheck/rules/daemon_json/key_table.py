@@ -194,6 +194,11 @@ _KEYS = (
 DAEMON_KEYS: Mapping[str, DaemonKey] = {key.name: key for key in _KEYS}
 """Every daemon.json key dockerd's Linux build has had from 20.10 to 29.x, by name."""
 
+NEWEST_KNOWN: EngineVersion = max(
+    v for key in _KEYS for v in vars(key).values() if isinstance(v, EngineVersion)
+)
+"""The newest engine the table has facts for: the last release whose keys were read."""
+
 FLAGS = "cmd/dockerd/config.go, config_unix.go, options.go, docker.go (daemon/command/ from 29.0)"
 _FLAG_ONLY = (
     FlagOnlyName("registry-mirror", "registry-mirrors", FLAGS),
