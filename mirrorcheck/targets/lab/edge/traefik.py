@@ -56,7 +56,7 @@ from mirrorcheck.targets.lab.edge.user_traefik import (
     user_static_config,
 )
 from mirrorcheck.targets.lab.lifecycle import LabContext
-from mirrorcheck.targets.lab.swarm.cluster import Swarm, container_log, put_file
+from mirrorcheck.targets.lab.swarm.cluster import Swarm, put_file
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.waiting import wait_until
 
@@ -308,14 +308,18 @@ class TraefikEdge:
     # -- what Traefik saw -----------------------------------------------------
 
     def log(self) -> str:
-        """Every Traefik task's output on the manager, oldest task first."""
+        """Every Traefik task's output on the manager, oldest task first (one exec there).
+
+        stdout and stderr of each in the order written, as ``container_log`` reads them.
+        """
         assert self.swarm is not None
-        listed = self.swarm.run(
-            "docker", "ps", "-a", "-q", "--no-trunc",
-            "--filter", f"label=com.docker.swarm.service.name={self.service_name}",
-        )  # fmt: skip
-        ids = list(reversed(listed.split()))  # docker ps lists the newest first
-        return "".join(container_log(self.swarm.manager, container) for container in ids)
+        # docker ps lists the newest first; tac turns that round.
+        script = (
+            'for c in $(docker ps -a -q --no-trunc --filter "label=$0" | tac); '
+            'do docker logs "$c" 2>&1; done'
+        )
+        label = f"com.docker.swarm.service.name={self.service_name}"
+        return self.swarm.manager.run("sh", "-c", script, label, timeout=30).output
 
     def mark(self) -> int:
         """A point in Traefik's request history; pass it to :meth:`traffic`."""
