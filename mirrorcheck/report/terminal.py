@@ -84,8 +84,8 @@ def summary_block(document: Mapping) -> list[tuple[str, str | None]]:
         lines.append(
             (
                 "  nothing was checked: no check passed (a skipped check proves nothing), so the "
-                "gate does not pass. Fix: see each skip's reason (pytest -rs) and give what it "
-                "names, or select checks that apply",
+                "gate does not pass. Fix: see each skip's reason (listed with this summary) and "
+                "give what it names, or select checks that apply",
                 colour,
             )
         )
