@@ -24,6 +24,7 @@ import requests
 import urllib3
 
 from mirrorcheck.findings import Finding, errors, render_all
+from mirrorcheck.rules.registry.stack import load_stack
 from mirrorcheck.rules.traefik.lint import lint_traefik_routing
 from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE
@@ -31,6 +32,7 @@ from mirrorcheck.targets.lab.edge.traefik import TraefikEdge
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.spec import LabError, LabSpec
 from mirrorcheck.targets.lab.swarm.stack import PreparedStack
+from mirrorcheck.text.yaml_source import YamlReadError
 from mirrorcheck.waiting import WaitTimeout, wait_until
 
 DEFAULT_EDGE_NETWORK = "traefik_public"  # the guide's Traefik network
@@ -61,18 +63,29 @@ def edge_network(stack_text: str) -> str:
 
 
 def routing_errors(prepared: PreparedStack | None, spec: LabSpec) -> list[Finding]:
-    """The Traefik lint's errors in the stack's routing labels: each one leaves no route."""
+    """The Traefik lint's errors in the stack's routing labels: each one leaves no route.
+
+    The stack file as written is linted, as the suites' Traefik check lints it,
+    so that both say each finding in the same words (the reports count it once).
+    """
     if prepared is None:
         return []
-    registry = prepared.registry
+    try:
+        stack = load_stack(
+            spec.stack_text, path=spec.stack_source, service=prepared.registry_service
+        )
+        entries, service, networks = stack.label_entries, stack.service, stack.networks
+    except YamlReadError:  # read as the lab deployed it
+        registry = prepared.registry
+        entries, service, networks = registry.label_entries, registry.service, registry.networks
     return errors(
         lint_traefik_routing(
-            registry.label_entries,
+            entries,
             path=spec.stack_source,
-            service=registry.service,
+            service=service,
             fqdn=spec.fqdn,
             registry_port=registry_configs.listen_port(spec.registry_config),
-            networks=registry.networks,
+            networks=networks,
         )
     )
 
