@@ -117,6 +117,10 @@ def test_a_stack_traefik_cannot_route_fails_the_pulls_naming_the_cause(no_route_
     # The lab stops at the route, as it stops at a mirror that does not start: the checks
     # that need it error out with the cause (Traefik's answer, the lint's finding).
     run.expect(SMOKE, "error", "Traefik does not serve the mirror", cause)
+    # What the lab had changed in the stack is reported, though the lab stopped.
+    substitutions = (run.summary().get("target") or {}).get("substitutions") or []
+    assert any("extra_hosts of service" in line for line in substitutions), substitutions
+    assert "changed by the lab: extra_hosts of service" in run.output, run.output[-3000:]
 
 
 def test_a_registry_configured_through_the_stacks_environment_passes(tmp_path):

@@ -256,6 +256,10 @@ class Lab:
                 )
             return self._probe
 
+    def changes_made(self) -> dict[str, object]:
+        """What the lab changed in the files under test, also after a failed start."""
+        return {"mirror_config_changes": list(self.mirror_changes)}
+
     def describe(self) -> dict[str, object]:
         """What the lab is, for reports."""
         return {

@@ -329,6 +329,10 @@ class TraefikEdge:
         """The requests Traefik logged after ``since``."""
         return Traffic(parse_traefik_log(self.log())[since:])
 
+    def lab_changes(self) -> list[str]:
+        """What the lab changes in Traefik's configuration (the user's: the ACME server only)."""
+        return list(LAB_CHANGES[:1] if self.user_traefik else LAB_CHANGES)
+
     def describe(self) -> dict[str, object]:
         """Traefik's version, the ACME issuer, the resolver and where acme.json lives."""
         version = self.traefik_version or "unknown"
@@ -338,7 +342,7 @@ class TraefikEdge:
             "acme_issuer": (
                 f"{self.ca_name} (Let's Encrypt's test CA) at {self.pebble.directory_url}"
             ),
-            "acme_substitution": list(LAB_CHANGES[:1] if self.user_traefik else LAB_CHANGES),
+            "acme_substitution": self.lab_changes(),
             "certificate_resolver": (
                 "the user's" if self.user_traefik else f"{RESOLVER} (TLS-ALPN-01)"
             ),

@@ -391,9 +391,17 @@ class SwarmLab(Lab):
         """Per node, what the global job read there (daemon.json size, effective mirrors)."""
         return {name: row.account() for name, row in self.daemon_rows.items()}
 
+    def changes_made(self) -> dict[str, object]:
+        """What the lab changed in the files under test, also after a failed start."""
+        prepared = self.prepared
+        return {
+            "mirror_config_changes": list(getattr(self, "mirror_config_changes", [])),
+            "substitutions": [*(prepared.substitutions if prepared else []), *self.forced.changes],
+            "acme_substitution": self.edge.lab_changes(),
+        }
+
     def describe(self) -> dict[str, object]:
         """What the lab is, for reports: the plain lab's, and the swarm's shape and changes."""
-        prepared = self.prepared
         return {
             **super().describe(),
             "topology": "swarm",
@@ -403,9 +411,6 @@ class SwarmLab(Lab):
             if isinstance(self.mirror_registry, SwarmMirror)
             else "",
             **self.edge.describe(),
-            "substitutions": [
-                *(prepared.substitutions if prepared else []),
-                *self.forced.changes,
-            ],
+            **self.changes_made(),
             "global_job": self.node_accounts_extra(),
         }
