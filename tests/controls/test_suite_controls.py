@@ -8,11 +8,14 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from mirrorcheck.options import EXAMPLES
+from mirrorcheck.targets.lab.labels import new_run_id
 from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]
@@ -39,18 +42,76 @@ def test_reference_deployment_passes_every_suite(engine, tmp_path):
     run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
 
 
-def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(engine, tmp_path):
-    config = write(tmp_path, "no-proxy.yml", REFERENCE_CONFIG.split("proxy:")[0])
-    run = run_suites(
-        "suites/test_registry_config.py",
-        "suites/test_smoke.py",
-        "suites/test_bypass.py",
-        "--registry-config",
-        config,
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
+# The one-node and two-node controls below: each child run's arguments, by control. They
+# start together (own run ids, so that none sweeps another's lab); each test waits for its own.
+def _control_args(tmp: Path) -> dict[str, list[str]]:
+    stack = (EXAMPLES / "registry-stack.yml").read_text()
+    without_data = "\n".join(
+        line for line in stack.splitlines() if "registry-mirror-data" not in line
     )
+    lint_and_smoke = ["suites/test_registry_config.py", "suites/test_smoke.py", "--nodes", "1"]
+    return {
+        "no-proxy": [
+            "suites/test_registry_config.py", "suites/test_smoke.py", "suites/test_bypass.py",
+            "--registry-config",
+            write(tmp, "no-proxy.yml", REFERENCE_CONFIG.split("proxy:")[0]),
+            "--nodes", "1",
+        ],
+        "camel-case": [
+            *lint_and_smoke, "--registry-config",
+            write(tmp, "camel.yml", REFERENCE_CONFIG.replace("remoteurl", "remoteUrl")),
+        ],
+        "mistyped": [
+            *lint_and_smoke, "--registry-config",
+            write(tmp, "typo.yml", REFERENCE_CONFIG.replace("docker.io", "docker.com")),
+        ],
+        "storage-not-on-a-volume": [
+            "suites/test_outages.py", "suites/test_registry_config.py",
+            "-k", "restarted_mirror_keeps_its_cache or stack_file",
+            "--stack-file", write(tmp, "stack.yml", without_data + "\n"),
+            "--nodes", "1",
+        ],
+        "node-without-mirror": [
+            "suites/test_bypass.py", "suites/test_smoke.py",
+            "-k", "bypass or goes_through or lists",
+            "--daemon-json", write(tmp, "daemon.json", '{\n    "log-driver": "journald"\n}\n'),
+            "--mirror-fqdn", "mirror.test",
+            "--nodes", "2",
+        ],
+        "node-refuses-mirror": [
+            "suites/test_bypass.py", "-k", "test_node_pull_goes_through_the_mirror",
+            "--lab-fault", "node-without-ca",
+            "--nodes", "2",
+        ],
+        "strict": [
+            "suites/test_single_fetch.py", "-k", "cold_pull or concurrent",
+            "--strict-single-fetch", "--strict-limitations",
+            "--nodes", "2",
+        ],
+        "fetch-bound-one": [
+            "suites/test_single_fetch.py", "-k", "cold_pull",
+            "--max-fetches-per-blob", "1",
+            "--nodes", "1",
+        ],
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(engine, tmp_path_factory) -> Iterator[dict[str, Future[SuiteRun]]]:
+    """Every control's child run below, three at a time."""
+    tmp = tmp_path_factory.mktemp("suite-controls")
+
+    def run(name: str, args: list[str]) -> SuiteRun:
+        folder = tmp / name
+        folder.mkdir()
+        return run_suites(*args, "--testrunuid", new_run_id(), tmp_path=folder)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        yield {name: pool.submit(run, name, a) for name, a in _control_args(tmp).items()}
+
+
+def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(runs):
+    run = runs["no-proxy"].result()
     assert run.exit_code == 1
     run.expect("test_registry_config_passes_the_lint", "failed")
     assert "proxy" in run.message("test_registry_config_passes_the_lint")
@@ -59,29 +120,15 @@ def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(engine, 
     assert "did not serve" in run.message("test_node_pull_goes_through_the_mirror")
 
 
-def lint_and_smoke_with_config(tmp_path: Path, config_text: str) -> SuiteRun:
-    """The registry config lint and the smoke pull, one node, on ``config_text`` as the config."""
-    return run_suites(
-        "suites/test_registry_config.py",
-        "suites/test_smoke.py",
-        "--registry-config",
-        write(tmp_path, "config.yml", config_text),
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
-    )
-
-
-def test_camel_case_remote_url_is_caught_by_the_lint_and_the_pulls(engine, tmp_path):
-    run = lint_and_smoke_with_config(tmp_path, REFERENCE_CONFIG.replace("remoteurl", "remoteUrl"))
+def test_camel_case_remote_url_is_caught_by_the_lint_and_the_pulls(runs):
+    run = runs["camel-case"].result()
     run.expect("test_registry_config_passes_the_lint", "failed")
     assert "remoteUrl" in run.message("test_registry_config_passes_the_lint")
     run.expect("test_node_pulls_a_test_image_by_tag_through_the_mirror", "failed")
 
 
-def test_mistyped_remote_url_is_caught_by_the_lint_and_the_pulls(engine, tmp_path):
-    typo = REFERENCE_CONFIG.replace("registry-1.docker.io", "registry-1.docker.com")
-    run = lint_and_smoke_with_config(tmp_path, typo)
+def test_mistyped_remote_url_is_caught_by_the_lint_and_the_pulls(runs):
+    run = runs["mistyped"].result()
     assert run.exit_code == 1
     run.expect("test_registry_config_passes_the_lint", "failed")
     assert "registry-1.docker.com" in run.message("test_registry_config_passes_the_lint")
@@ -93,42 +140,15 @@ def test_mistyped_remote_url_is_caught_by_the_lint_and_the_pulls(engine, tmp_pat
     assert "the mirror did not start" in message and "registry-1.docker.com" in message
 
 
-def test_mirror_storage_not_on_a_volume_loses_the_cache_on_restart(engine, tmp_path):
-    stack = (EXAMPLES / "registry-stack.yml").read_text()
-    without_data = "\n".join(
-        line for line in stack.splitlines() if "registry-mirror-data" not in line
-    )
-    run = run_suites(
-        "suites/test_outages.py",
-        "suites/test_registry_config.py",
-        "-k",
-        "restarted_mirror_keeps_its_cache or stack_file",
-        "--stack-file",
-        write(tmp_path, "stack.yml", without_data + "\n"),
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
-    )
+def test_mirror_storage_not_on_a_volume_loses_the_cache_on_restart(runs):
+    run = runs["storage-not-on-a-volume"].result()
     run.expect("test_restarted_mirror_keeps_its_cache", "failed")
     assert "storage did not survive" in run.message("test_restarted_mirror_keeps_its_cache")
     run.expect("test_stack_file_passes_the_lint", "failed")
 
 
-def test_node_without_the_mirror_fails_bypass_detection(engine, tmp_path):
-    daemon_json = write(tmp_path, "daemon.json", '{\n    "log-driver": "journald"\n}\n')
-    run = run_suites(
-        "suites/test_bypass.py",
-        "suites/test_smoke.py",
-        "-k",
-        "bypass or goes_through or lists",
-        "--daemon-json",
-        daemon_json,
-        "--mirror-fqdn",
-        "mirror.test",
-        "--nodes",
-        "2",
-        tmp_path=tmp_path,
-    )
+def test_node_without_the_mirror_fails_bypass_detection(runs):
+    run = runs["node-without-mirror"].result()
     assert run.exit_code == 1
     for outcome in run.find("test_node_pull_goes_through_the_mirror"):
         # Stopped by the known cause (the daemon lists no mirror) or by the check itself.
@@ -140,17 +160,8 @@ def test_node_without_the_mirror_fails_bypass_detection(engine, tmp_path):
     run.expect("test_node_daemon_lists_the_mirror", "failed")
 
 
-def test_node_that_refuses_the_mirror_falls_back_and_the_accounting_names_it(engine, tmp_path):
-    run = run_suites(
-        "suites/test_bypass.py",
-        "-k",
-        "test_node_pull_goes_through_the_mirror",
-        "--lab-fault",
-        "node-without-ca",
-        "--nodes",
-        "2",
-        tmp_path=tmp_path,
-    )
+def test_node_that_refuses_the_mirror_falls_back_and_the_accounting_names_it(runs):
+    run = runs["node-refuses-mirror"].result()
     assert run.exit_code == 1, run.output[-3000:]
     run.expect("test_node_pull_goes_through_the_mirror[node-1]", "passed")
     run.expect("test_node_pull_goes_through_the_mirror[node-2]", "failed")
@@ -160,17 +171,8 @@ def test_node_that_refuses_the_mirror_falls_back_and_the_accounting_names_it(eng
     assert "asked Docker Hub itself for" in message and "GET blob" in message, message
 
 
-def test_strict_modes_turn_known_limitations_into_failures(engine, tmp_path):
-    run = run_suites(
-        "suites/test_single_fetch.py",
-        "-k",
-        "cold_pull or concurrent",
-        "--strict-single-fetch",
-        "--strict-limitations",
-        "--nodes",
-        "2",
-        tmp_path=tmp_path,
-    )
+def test_strict_modes_turn_known_limitations_into_failures(runs):
+    run = runs["strict"].result()
     run.expect("test_cold_pull_fetches_each_blob_within_the_bound", "failed")
     assert "Strict mode" in run.message("test_cold_pull_fetches_each_blob_within_the_bound")
     run.expect("test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees", "failed")
@@ -179,17 +181,8 @@ def test_strict_modes_turn_known_limitations_into_failures(engine, tmp_path):
     )
 
 
-def test_an_explicit_fetch_bound_of_one_fails_distribution_2_8(engine, tmp_path):
-    run = run_suites(
-        "suites/test_single_fetch.py",
-        "-k",
-        "cold_pull",
-        "--max-fetches-per-blob",
-        "1",
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
-    )
+def test_an_explicit_fetch_bound_of_one_fails_distribution_2_8(runs):
+    run = runs["fetch-bound-one"].result()
     run.expect("test_cold_pull_fetches_each_blob_within_the_bound", "failed")
     assert "fetched a blob 2 times" in run.message(
         "test_cold_pull_fetches_each_blob_within_the_bound"
