@@ -7,11 +7,14 @@ refused by upstream dockerd even when the reader is told to allow it), a
 baseline change, and the reference files, which must pass. Beside the file,
 containerd's hosts.toml: an Engine 28.5 node (containerd store) with hosts of
 its own for Docker Hub (lab fault ``node-hosts-toml``) fails the hosts.toml
-check, naming the file and the fix.
+check, naming the file and the fix. The child runs start together, three at a
+time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,9 +27,10 @@ from mirrorcheck.rules.daemon_json.catalog import (
     PLACEHOLDER,
 )
 from mirrorcheck.rules.hosts_toml.catalog import OVERRIDES_MIRRORS
+from mirrorcheck.targets.lab.labels import new_run_id
 from mirrorcheck.targets.lab.nodes import HOSTS_TOML_PATH
 from mirrorcheck.versions import DEFAULT_ENGINE
-from tests.suite_runner import run_suites
+from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]
 
@@ -53,9 +57,52 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def test_missing_comma_fails_at_its_line_and_column_and_on_every_node_by_name(engine, tmp_path):
-    broken = write(tmp_path, "daemon.json", MISSING_COMMA)
-    run = run_suites(SUITE, "--daemon-json", broken, "--nodes", "2", tmp_path=tmp_path)
+def _control_args(tmp: Path) -> dict[str, list[str]]:
+    """Each control's child run, by name: its arguments."""
+    changed = (EXAMPLES / "daemon.after.json").read_text().replace("journald", "json-file")
+    return {
+        "missing-comma": [
+            SUITE, "--daemon-json", write(tmp, "daemon.json", MISSING_COMMA), "--nodes", "2",
+        ],
+        "guide-after": [SUITE, "-k", FILE_CHECK, "--daemon-json", str(GUIDE_AFTER)],
+        "guide-after-allowed": [
+            SUITE, "--daemon-json", str(GUIDE_AFTER), "--daemon-json-baseline",
+            str(GUIDE_BEFORE), "--allow-daemon-key", "signature-verification", "--nodes", "1",
+        ],
+        "reference": [SUITE, "--nodes", "2"],
+        "baseline-change": [
+            SUITE, "-k", f"{FILE_CHECK} or {NODE_CHECK}",
+            "--daemon-json", write(tmp, "changed.json", changed), "--nodes", "1",
+        ],
+        "hosts-toml": [
+            "suites/test_hosts_toml.py", "--engine", "28.5", "--lab-fault", "node-hosts-toml",
+            "--nodes", "1",
+        ],
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def control_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("daemon-json-controls")
+
+
+@pytest.fixture(scope="module")
+def runs(engine, control_dir) -> Iterator[dict[str, Future[SuiteRun]]]:
+    """Every control's child run, three at a time (own run ids, so that none sweeps
+    another's lab); each test waits for its own."""
+
+    def run(name: str, args: list[str]) -> SuiteRun:
+        folder = control_dir / name
+        folder.mkdir()
+        return run_suites(*args, "--testrunuid", new_run_id(), tmp_path=folder)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        yield {name: pool.submit(run, name, a) for name, a in _control_args(control_dir).items()}
+
+
+def test_missing_comma_fails_at_its_line_and_column_and_on_every_node_by_name(runs, control_dir):
+    broken = str(control_dir / "daemon.json")
+    run = runs["missing-comma"].result()
     assert run.exit_code == 1, run.output[-3000:]
     assert run.outcome(FILE_CHECK) == "failed"
     message = run.message(FILE_CHECK)
@@ -77,27 +124,14 @@ def test_missing_comma_fails_at_its_line_and_column_and_on_every_node_by_name(en
     assert properties["dockerd_verdict"].startswith("refused: unable to configure the Docker")
 
 
-def test_guide_after_file_fails_on_signature_verification_unless_allowed(engine, tmp_path):
-    plain = run_suites(
-        SUITE, "-k", FILE_CHECK, "--daemon-json", str(GUIDE_AFTER), tmp_path=tmp_path
-    )
+def test_guide_after_file_fails_on_signature_verification_unless_allowed(runs):
+    plain = runs["guide-after"].result()
     assert plain.outcome(FILE_CHECK) == "failed"
     message = plain.message(FILE_CHECK)
     assert f"{GUIDE_AFTER}:3:5: error [{FORK_KEY.code}]" in message, message
     assert "--allow-daemon-key signature-verification" in message
 
-    allowed = run_suites(
-        SUITE,
-        "--daemon-json",
-        str(GUIDE_AFTER),
-        "--daemon-json-baseline",
-        str(GUIDE_BEFORE),
-        "--allow-daemon-key",
-        "signature-verification",
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
-    )
+    allowed = runs["guide-after-allowed"].result()
     # The reader is told the nodes run a fork that knows the key...
     assert allowed.outcome(FILE_CHECK) == "passed", allowed.message(FILE_CHECK)
     # ...but the lab's nodes run upstream dockerd 20.10, which refuses it.
@@ -112,8 +146,8 @@ def test_guide_after_file_fails_on_signature_verification_unless_allowed(engine,
     assert "signature-verification" in properties["dockerd_verdict"]
 
 
-def test_reference_files_pass_the_daemon_json_suite(engine, tmp_path):
-    run = run_suites(SUITE, "--nodes", "2", tmp_path=tmp_path)
+def test_reference_files_pass_the_daemon_json_suite(runs):
+    run = runs["reference"].result()
     assert run.exit_code == 0, run.output[-3000:]
     assert not run.failed()
     assert len(run.find(NODE_CHECK)) == 2 and len(run.find(MIRRORS_CHECK)) == 2
@@ -126,18 +160,8 @@ def test_reference_files_pass_the_daemon_json_suite(engine, tmp_path):
         assert row["engine_version"].startswith(f"{DEFAULT_ENGINE}.")
 
 
-def test_baseline_change_besides_registry_mirrors_fails_the_baseline_check(engine, tmp_path):
-    changed = (EXAMPLES / "daemon.after.json").read_text().replace("journald", "json-file")
-    run = run_suites(
-        SUITE,
-        "-k",
-        f"{FILE_CHECK} or {NODE_CHECK}",
-        "--daemon-json",
-        write(tmp_path, "daemon.json", changed),
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
-    )
+def test_baseline_change_besides_registry_mirrors_fails_the_baseline_check(runs):
+    run = runs["baseline-change"].result()
     for check in (FILE_CHECK, NODE_CHECK):
         assert run.outcome(check) == "failed", run.output[-3000:]
         message = run.message(check)
@@ -145,17 +169,8 @@ def test_baseline_change_besides_registry_mirrors_fails_the_baseline_check(engin
         assert "daemon.before.json" in message
 
 
-def test_hosts_toml_with_hosts_of_its_own_fails_the_hosts_toml_check(engine, tmp_path):
-    run = run_suites(
-        "suites/test_hosts_toml.py",
-        "--engine",
-        "28.5",
-        "--lab-fault",
-        "node-hosts-toml",
-        "--nodes",
-        "1",
-        tmp_path=tmp_path,
-    )
+def test_hosts_toml_with_hosts_of_its_own_fails_the_hosts_toml_check(runs):
+    run = runs["hosts-toml"].result()
     check = "test_node_hosts_toml_keeps_the_daemon_json_mirrors"
     assert run.exit_code == 1, run.output[-3000:]
     assert run.outcome(check) == "failed"
