@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 
 from mirrorcheck.options import EXAMPLES
 from mirrorcheck.report.summary import load_schema
+from mirrorcheck.targets.lab.labels import new_run_id
 from tests.suite_runner import SuiteRun, run_suites
 
 pytestmark = [pytest.mark.docker]
@@ -73,17 +76,39 @@ class GateRun:
     report_dir: Path
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda case: case.name)
-def gate(request, engine, settings, tmp_path_factory) -> GateRun:
-    """``suites/`` run once per case with the broken file, reports kept in the report dir."""
-    case: GateCase = request.param
-    report_dir = settings.report_dir / "controls" / f"gate-{case.name}"
+def _gate_run(case: GateCase, report_dir: Path, work: Path) -> GateRun:
+    """``suites/`` run with the case's broken file, reports kept in ``report_dir``."""
     shutil.rmtree(report_dir, ignore_errors=True)
-    work = tmp_path_factory.mktemp(case.name)
     broken = work / case.file_name
     broken.write_text(case.text, encoding="utf-8")
-    run = run_suites("suites/", case.option, str(broken), tmp_path=work, report_dir=report_dir)
+    run = run_suites(
+        "suites/", case.option, str(broken),
+        # Own run ids: the cases run at once, and none may sweep another's lab.
+        "--testrunuid", new_run_id(),
+        tmp_path=work, report_dir=report_dir,
+    )  # fmt: skip
     return GateRun(case, run, report_dir)
+
+
+@pytest.fixture(scope="module")
+def gate_runs(engine, settings, tmp_path_factory) -> Iterator[dict[str, Future[GateRun]]]:
+    """Every case's run, started together."""
+    with ThreadPoolExecutor(max_workers=len(CASES)) as pool:
+        yield {
+            case.name: pool.submit(
+                _gate_run,
+                case,
+                settings.report_dir / "controls" / f"gate-{case.name}",
+                tmp_path_factory.mktemp(case.name),
+            )
+            for case in CASES
+        }
+
+
+@pytest.fixture(scope="module", params=CASES, ids=lambda case: case.name)
+def gate(request, gate_runs) -> GateRun:
+    """The case's run of ``suites/`` with its broken file."""
+    return gate_runs[request.param.name].result()
 
 
 def _junit_case(junit: Path, check_id: str) -> ElementTree.Element | None:
