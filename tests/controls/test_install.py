@@ -3,7 +3,7 @@ from any directory: the pytest plugin loads from its entry point alone and the
 reference example ships inside the package.
 
 No Docker; needs pip's index (PyPI or its configured mirror). One virtualenv per
-install order, a minute or two each.
+install order, both made at once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -58,17 +60,16 @@ def _run(args: list[str | Path], cwd: Path, timeout: float = 600) -> str:
     return run.stdout
 
 
-@pytest.fixture(scope="module")
-def source_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("source") / "mirrorcheck"
+def _source_copy(folder: Path) -> Path:
+    """The checkout's packaged files under ``folder``: pip's build writes into its source."""
+    copy = folder / "mirrorcheck"
     shutil.copytree(PROJECT_ROOT, copy, symlinks=True, ignore=NOT_PACKAGED)
     return copy
 
 
-@pytest.mark.parametrize("fixtures_first", [True, False], ids=["fixtures-first", "checkout-first"])
-def test_installs_beside_pypi_fixtures(
-    fixtures_first: bool, source_copy: Path, tmp_path: Path
-) -> None:
+def _install(fixtures_first: bool, tmp_path: Path) -> None:
+    """A fresh virtualenv with both packages in that order; mirrorcheck works from elsewhere."""
+    source_copy = _source_copy(tmp_path)  # one each: two builds in one source would collide
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", venv], cwd=tmp_path)
     python = venv / "bin" / "python"
@@ -91,3 +92,18 @@ def test_installs_beside_pypi_fixtures(
     assert Path(report_dir).is_relative_to(elsewhere.resolve()), (
         f"the report dir {report_dir} is not under the current directory {elsewhere}"
     )
+
+
+@pytest.fixture(scope="module")
+def installs(tmp_path_factory) -> Iterator[dict[bool, Future[None]]]:
+    """Both install orders, started together (pip waits on its index most of the time)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield {
+            first: pool.submit(_install, first, tmp_path_factory.mktemp("install"))
+            for first in (True, False)
+        }
+
+
+@pytest.mark.parametrize("fixtures_first", [True, False], ids=["fixtures-first", "checkout-first"])
+def test_installs_beside_pypi_fixtures(fixtures_first: bool, installs) -> None:
+    installs[fixtures_first].result()  # raises what failed, with the command's output
