@@ -20,9 +20,14 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+
+from mirrorcheck.targets.lab.labels import new_run_id
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -161,3 +166,27 @@ def run_suites(
     return SuiteRun(
         done.returncode, done.stdout + done.stderr, _read_junit(junit), junit, report_dir
     )
+
+
+@contextmanager
+def suites_together(
+    args_by_name: Mapping[str, Sequence[str]],
+    tmp: Path,
+    *,
+    workers: int = 3,
+    timeout: float = 900,
+) -> Iterator[dict[str, Future[SuiteRun]]]:
+    """One child run per name, started together (``workers`` at a time); each future gives its
+    ``SuiteRun``.
+
+    Each runs in ``tmp/<name>`` under a run id of its own (``--testrunuid``), so that no
+    child sweeps another's lab. Leaving the block waits for every run.
+    """
+
+    def run(name: str, args: Sequence[str]) -> SuiteRun:
+        folder = tmp / name
+        folder.mkdir(exist_ok=True)
+        return run_suites(*args, "--testrunuid", new_run_id(), tmp_path=folder, timeout=timeout)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield {name: pool.submit(run, name, args) for name, args in args_by_name.items()}

@@ -14,7 +14,7 @@ time.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,9 @@ from mirrorcheck.rules.daemon_json.catalog import (
     PLACEHOLDER,
 )
 from mirrorcheck.rules.hosts_toml.catalog import OVERRIDES_MIRRORS
-from mirrorcheck.targets.lab.labels import new_run_id
 from mirrorcheck.targets.lab.nodes import HOSTS_TOML_PATH
 from mirrorcheck.versions import DEFAULT_ENGINE
-from tests.suite_runner import SuiteRun, run_suites
+from tests.suite_runner import SuiteRun, suites_together
 
 pytestmark = [pytest.mark.docker]
 
@@ -88,16 +87,9 @@ def control_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(engine, control_dir) -> Iterator[dict[str, Future[SuiteRun]]]:
-    """Every control's child run, three at a time (own run ids, so that none sweeps
-    another's lab); each test waits for its own."""
-
-    def run(name: str, args: list[str]) -> SuiteRun:
-        folder = control_dir / name
-        folder.mkdir()
-        return run_suites(*args, "--testrunuid", new_run_id(), tmp_path=folder)
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        yield {name: pool.submit(run, name, a) for name, a in _control_args(control_dir).items()}
+    """Every control's child run, three at a time; each test waits for its own."""
+    with suites_together(_control_args(control_dir), control_dir) as started:
+        yield started
 
 
 def test_missing_comma_fails_at_its_line_and_column_and_on_every_node_by_name(runs, control_dir):

@@ -9,14 +9,13 @@ them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from mirrorcheck.options import EXAMPLES
-from mirrorcheck.targets.lab.labels import new_run_id
-from tests.suite_runner import SuiteRun, run_suites
+from tests.suite_runner import SuiteRun, run_suites, suites_together
 
 pytestmark = [pytest.mark.docker]
 
@@ -100,14 +99,8 @@ def _control_args(tmp: Path) -> dict[str, list[str]]:
 def runs(engine, tmp_path_factory) -> Iterator[dict[str, Future[SuiteRun]]]:
     """Every control's child run below, three at a time."""
     tmp = tmp_path_factory.mktemp("suite-controls")
-
-    def run(name: str, args: list[str]) -> SuiteRun:
-        folder = tmp / name
-        folder.mkdir()
-        return run_suites(*args, "--testrunuid", new_run_id(), tmp_path=folder)
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        yield {name: pool.submit(run, name, a) for name, a in _control_args(tmp).items()}
+    with suites_together(_control_args(tmp), tmp) as started:
+        yield started
 
 
 def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(runs):

@@ -24,14 +24,13 @@ over the file, and so does the swarm.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from mirrorcheck.options import EXAMPLES
-from mirrorcheck.targets.lab.labels import new_run_id
-from tests.suite_runner import SuiteRun, run_suites
+from tests.suite_runner import SuiteRun, run_suites, suites_together
 
 REFERENCE = (EXAMPLES / "registry-stack.yml").read_text()
 CORE_BYPASS = "suites/test_bypass.py"
@@ -41,19 +40,18 @@ RESTART = "test_restarted_mirror_keeps_its_cache"
 pytestmark = pytest.mark.usefixtures("engine")
 
 
-def on_swarm(tmp_path: Path, stack: str, *suites: str, nodes: int = 1):
-    path = tmp_path / "registry-stack.yml"
+def swarm_args(folder: Path, stack: str, *suites: str, nodes: int = 1) -> list[str]:
+    """The child run's arguments for ``suites`` on a swarm deploying ``stack`` (written to
+    ``folder``)."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "registry-stack.yml"
     path.write_text(stack)
+    return [*suites, "--topology", "swarm", "--stack-file", str(path), "--nodes", str(nodes)]
+
+
+def on_swarm(tmp_path: Path, stack: str, *suites: str, nodes: int = 1):
     return run_suites(
-        *suites,
-        "--topology",
-        "swarm",
-        "--stack-file",
-        str(path),
-        "--nodes",
-        str(nodes),
-        tmp_path=tmp_path,
-        timeout=600,
+        *swarm_args(tmp_path, stack, *suites, nodes=nodes), tmp_path=tmp_path, timeout=600
     )
 
 
@@ -95,18 +93,12 @@ def no_route_runs(engine, tmp_path_factory) -> Iterator[dict[str, Future[SuiteRu
     """The smoke check on each unroutable stack, every child run started at once (one-node
     swarms, own run ids so that none sweeps another's lab); each test waits for its own."""
     tmp = tmp_path_factory.mktemp("no-route")
-
-    def run(name: str) -> SuiteRun:
-        folder = tmp / name
-        folder.mkdir()
-        change, _ = NO_ROUTE[name]
-        return on_swarm(
-            folder, change(REFERENCE), f"suites/test_smoke.py::{SMOKE}", "--testrunuid",
-            new_run_id(),
-        )  # fmt: skip
-
-    with ThreadPoolExecutor(max_workers=len(NO_ROUTE)) as pool:
-        yield {name: pool.submit(run, name) for name in NO_ROUTE}
+    args = {
+        name: swarm_args(tmp / name, change(REFERENCE), f"suites/test_smoke.py::{SMOKE}")
+        for name, (change, _) in NO_ROUTE.items()
+    }
+    with suites_together(args, tmp, workers=len(args), timeout=600) as started:
+        yield started
 
 
 @pytest.mark.parametrize("case", list(NO_ROUTE))

@@ -20,14 +20,13 @@ runs, started together (each builds its own lab, about 15-20 s):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from mirrorcheck.options import EXAMPLES
-from mirrorcheck.targets.lab.labels import new_run_id
-from tests.suite_runner import SuiteRun, run_suites
+from tests.suite_runner import SuiteRun, suites_together
 
 pytestmark = [pytest.mark.docker]
 
@@ -111,29 +110,17 @@ def _controls(tmp: Path) -> dict[str, list[str]]:
     }
 
 
-def _run(name: str, extra: list[str], tmp: Path) -> SuiteRun:
-    directory = tmp / name
-    directory.mkdir()
-    # Later options win: a control's --daemon-json replaces the reference one.
-    return run_suites(
-        *SUITES,
-        "--nodes",
-        "1",
-        *_reference_files(),
-        *extra,
-        # Own run ids: concurrent children must never sweep each other's labs.
-        "--testrunuid",
-        new_run_id(),
-        tmp_path=directory,
-    )
-
-
 @pytest.fixture(scope="module")
 def control_runs(docker_client, tmp_path_factory) -> Iterator[dict[str, Future[SuiteRun]]]:
     """Every control's child run, started at once; each test waits for the one it reads."""
     tmp = tmp_path_factory.mktemp("tls-controls")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        yield {name: pool.submit(_run, name, extra, tmp) for name, extra in _controls(tmp).items()}
+    # Later options win: a control's --daemon-json replaces the reference one.
+    args = {
+        name: [*SUITES, "--nodes", "1", *_reference_files(), *extra]
+        for name, extra in _controls(tmp).items()
+    }
+    with suites_together(args, tmp, workers=len(args)) as started:
+        yield started
 
 
 def assert_failed(run: SuiteRun, test: str, *causes: str) -> None:
