@@ -31,6 +31,7 @@ from mirrorcheck.rules.lint_input import (
     DAEMON_JSON,
     HOSTS_TOML,
     REGISTRY_CONFIG,
+    SNIFF_BYTES,
     STACK,
     Kind,
     is_binary,
@@ -54,7 +55,6 @@ OPTION_OF_KIND = {
     REGISTRY_CONFIG: "registry-config",
     STACK: "stack-file",
 }
-HEAD_BYTES = 1024 * 1024  # what is read to tell a file's kind (as the linters read it)
 MOST_LISTED = 3  # files of the right kind named in a directory's fix
 MOST_LOOKED_AT = 200  # entries of a directory looked at for them
 
@@ -79,8 +79,7 @@ def file_option_problem(name: str, value: str) -> str | None:
     if path.exists() and not path.is_file():  # reading a pipe or a terminal would block
         return f"{flag}: is not a regular file. Fix: {fix_option} {what}{_example(expected)}"
     try:
-        with path.open("rb") as handle:
-            head = handle.read(HEAD_BYTES)
+        head = _head(path)
     except FileNotFoundError:
         return (
             f"{flag}: no such file. Fix: {fix_option} the file, or leave it out for the "
@@ -133,8 +132,7 @@ def files_of_kind(directory: Path, kind: Kind) -> list[Path]:
         try:
             if not entry.is_file():
                 continue
-            with entry.open("rb") as handle:
-                head = handle.read(HEAD_BYTES)
+            head = _head(entry)
         except OSError:
             continue
         if not is_binary(head) and recognise_kind(head) is kind:
@@ -155,3 +153,9 @@ def report_dir_problem(path: Path) -> str | None:
     except OSError as error:
         return f"cannot be written ({error.strerror or error})"
     return None
+
+
+def _head(path: Path) -> bytes:
+    """What the linters read of a file to tell its kind (``SNIFF_BYTES``); OSError as ``open``."""
+    with path.open("rb") as handle:
+        return handle.read(SNIFF_BYTES)

@@ -41,9 +41,10 @@ SWARM_PORT = 2377
 LOAD_TIMEOUT = 120.0
 SERVICE_TIMEOUT = 45.0
 # Tasks try to pull their image first; dockerd skips that with this in its environment
-# (moby daemon/cluster/executor/container/controller.go); the CLI reads it too.
-OFFLINE_TASKS = {"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1"}
+# (moby daemon/cluster/executor/container/controller.go). The commands that create
+# services are given it too (OFFLINE, as ``env`` takes it).
 OFFLINE = "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1"
+OFFLINE_TASKS = dict([OFFLINE.split("=", 1)])
 FAILURES_TO_GIVE_UP = 2
 
 

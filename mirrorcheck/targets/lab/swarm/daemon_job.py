@@ -19,7 +19,7 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 
-from mirrorcheck.targets.lab.swarm.cluster import Swarm, SwarmError
+from mirrorcheck.targets.lab.swarm.cluster import OFFLINE, Swarm, SwarmError
 from mirrorcheck.targets.lab.swarm.tasks import failures
 from mirrorcheck.waiting import wait_until
 
@@ -88,7 +88,7 @@ def read_daemon_json(swarm: Swarm, image: str, nodes: int) -> dict[str, NodeDaem
     job cannot be created, WaitTimeout when it does not finish in 30 s.
     """
     swarm.run(
-        "env", "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1",
+        "env", OFFLINE,
         "docker", "service", "create", "--detach", "--quiet", "--name", JOB_NAME,
         "--mode", "global-job", "--hostname", "{{.Node.Hostname}}",
         # the lab's own job: a log driver every lab node runs, whatever daemon.json says

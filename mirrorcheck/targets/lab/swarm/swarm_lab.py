@@ -107,6 +107,7 @@ class SwarmLab(Lab):
         self.images_dir.mkdir()
         self.swarm: Swarm | None = None
         self.prepared: PreparedStack | None = None
+        self.mirror_config_changes: list[str] = []  # what the lab changed in the config
         self.daemon_rows: dict[str, NodeDaemonJson] = {}
         self._registry_image = ""
         self._registry_tag = ""
@@ -395,7 +396,7 @@ class SwarmLab(Lab):
         """What the lab changed in the files under test, also after a failed start."""
         prepared = self.prepared
         return {
-            "mirror_config_changes": list(getattr(self, "mirror_config_changes", [])),
+            "mirror_config_changes": list(self.mirror_config_changes),
             "substitutions": [*(prepared.substitutions if prepared else []), *self.forced.changes],
             "acme_substitution": self.edge.lab_changes(),
         }
