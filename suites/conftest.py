@@ -3,11 +3,13 @@
 Pulls that several checks judge are made once per run (session fixtures), so
 each claim costs its own evidence, not a pull of its own:
 
-- ``warmed_image``: an image the mirror holds, pulled once through it (cache
-  hits, outages);
+- ``warmed_image``: an image the mirror holds, pulled once through it (outages);
 - ``serial_pulls``: one fresh image pulled by every node, one after another,
   each pull accounted exactly (smoke and single fetch: the first pull is the
-  cold one; the TLS check that a node with the CA pulls through the mirror).
+  cold one; the TLS check that a node with the CA pulls through the mirror);
+- ``first_pulls``: every node pulls a fresh image of its own, all at once,
+  each pull accounted exactly by its repository and the node's address
+  (bypass; the cache checks pull the same images again).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mirrorcheck.probes.access_log import Traffic
 from mirrorcheck.probes.synthetic_image import SyntheticImage, make_image
 from mirrorcheck.pytest_plugin.reports import write_reports
 from mirrorcheck.targets.lab.accounting import MeasuredPull, measure_pull
+from mirrorcheck.targets.lab.first_pulls import FirstPulls, pull_first_images
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -81,3 +84,9 @@ def serial_pulls(lab, healthy_nodes) -> SerialPulls:
         pulls.append(measure_pull(lab, node, image))
         mirror_logs.append(lab.mirror_traffic(mark).for_repository(image.name))
     return SerialPulls(image, pulls, mirror_logs, started)
+
+
+@pytest.fixture(scope="session")
+def first_pulls(lab, usable_nodes) -> FirstPulls:
+    """Every usable node pulls a fresh image of its own (one 300 kB layer), all at once."""
+    return pull_first_images(lab, usable_nodes)

@@ -25,8 +25,6 @@ demand positive evidence per node:
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mirrorcheck.probes.access_log import BLOB
@@ -34,20 +32,14 @@ from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
 from mirrorcheck.versions import fallback_lines
 
 
-def test_node_pull_goes_through_the_mirror(node, lab, unique_name, record_property):
-    image = lab.push_image(unique_name, layer_sizes=[300_000])
-    started = time.time()
-    proxy_mark = lab.proxy_mark()
-    upstream_mark = lab.upstream_mark()
-    result = node.pull(image.reference)
-    # A request's log line can land after the pull returned: read the logs once they are quiet,
-    # or a blob the node fetched from Docker Hub itself could go uncounted.
-    lab.settle()
-    served = lab.proxy_traffic(proxy_mark).from_client(lab.node_address(node))
-    served = served.for_repository(image.name)
+def test_node_pull_goes_through_the_mirror(node, lab, first_pulls, record_property):
+    # Every node pulled a fresh image of its own at once (first_pulls, suites/conftest.py),
+    # read once the logs were quiet: a blob the node fetched from Docker Hub itself is counted.
+    image, pull = first_pulls.images[node.name], first_pulls.pulls[node.name]
+    result, served = pull.result, pull.served
     # Every request the node sent Docker Hub (its stand-in) itself: a bypass of the mirror.
-    bypass = lab.bypass_traffic(node, upstream_mark)
-    fallbacks = fallback_lines(node.daemon_log(since=started))
+    bypass = pull.bypass
+    fallbacks = fallback_lines(node.daemon_log(since=first_pulls.started))
     record_property("served_to_node", served.by_method_and_kind())
     record_property("node_to_docker_hub", bypass.by_method_and_kind())
     record_property("fallbacks", len(fallbacks))

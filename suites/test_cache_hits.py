@@ -12,32 +12,70 @@ served there) and fetch no manifest upstream (``registry.proxy.manifests.Misses`
 registry version whose manifest counters are trusted (``--registry-version``);
 without them it skips, saying so.
 
-The warmed image (``warmed_image``, suites/conftest.py) is pulled once per run
-by the first node and shared with the outage checks.
+The hermetic checks pull again, on every node at once, the image each node
+pulled first through the mirror (``first_pulls``, suites/conftest.py); a node
+whose first pull did not go through the mirror fails them at once, naming that.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from mirrorcheck.report.causes import known_cause_message
 from mirrorcheck.targets.evidence import (
     DEBUG_URL_HINT,
     MANIFEST_MISSES,
     MANIFEST_REQUESTS,
     EvidenceUnavailable,
 )
-from mirrorcheck.targets.lab.accounting import measure_pull
+from mirrorcheck.targets.lab.accounting import MeasuredPull, PullOrder, measure_pulls
 from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
+
+
+def _again_at_once(lab, usable_nodes, first_pulls, by_digest: bool) -> dict[str, MeasuredPull]:
+    """Each node whose first pull went through the mirror pulls its image again, all at once.
+
+    Every reference goes first, the digest's too: a node holding the layers
+    would fetch no blob.
+    """
+    orders = []
+    for node in usable_nodes:
+        if first_pulls.first_pull_problem(node.name) is None:
+            image = first_pulls.images[node.name]
+            by_digest_reference = f"{image.name}@{image.manifest_digest}"
+            node.remove_image(image.reference)
+            node.remove_image(by_digest_reference)
+            orders.append(PullOrder(node, image, by_digest_reference if by_digest else None))
+    return measure_pulls(lab, orders)
+
+
+# Session scope: the nodes' items interleave with other modules' (``node_name`` is a session
+# parameter), and a module fixture would be made again each time the module comes back.
+@pytest.fixture(scope="session")
+def warm_pulls_by_tag(lab, usable_nodes, first_pulls) -> dict[str, MeasuredPull]:
+    """``{node name: MeasuredPull}``: each node's second pull of its first image, by tag."""
+    return _again_at_once(lab, usable_nodes, first_pulls, by_digest=False)
+
+
+@pytest.fixture(scope="session")
+def warm_pulls_by_digest(lab, usable_nodes, first_pulls) -> dict[str, MeasuredPull]:
+    """``{node name: MeasuredPull}``: each node's next pull of its first image, by digest."""
+    return _again_at_once(lab, usable_nodes, first_pulls, by_digest=True)
+
+
+def _warm_pull_of(node, first_pulls, pulls: dict[str, MeasuredPull]) -> MeasuredPull:
+    """The node's warm pull; fails at once when its first pull did not warm the mirror."""
+    cause = first_pulls.first_pull_problem(node.name)
+    if cause is not None:
+        pytest.fail(known_cause_message({node.name: cause}), pytrace=False)
+    return pulls[node.name]
 
 
 @pytest.mark.hermetic_only
 def test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head(
-    node, lab, warmed_image, record_property
+    node, first_pulls, warm_pulls_by_tag, record_property
 ):
-    # Every reference goes, the digest's too: a node holding the layers would fetch no blob.
-    node.remove_image(warmed_image.reference)
-    node.remove_image(f"{warmed_image.name}@{warmed_image.manifest_digest}")
-    pull = measure_pull(lab, node, warmed_image)
+    pull = _warm_pull_of(node, first_pulls, warm_pulls_by_tag)
     assert pull.result.ok, f"{node.name} could not pull: {pull.result.output[-600:]}"
     record_property("warm_pull_seconds", round(pull.result.seconds, 3))
     record_property("upstream_requests", pull.upstream.by_method_and_kind())
@@ -62,11 +100,12 @@ def _no_bypass(node, pull) -> None:
 
 
 @pytest.mark.hermetic_only
-def test_pull_by_digest_asks_upstream_nothing(node, lab, warmed_image, record_property):
-    reference = f"{warmed_image.name}@{warmed_image.manifest_digest}"
-    node.remove_image(warmed_image.reference)
-    node.remove_image(reference)
-    pull = measure_pull(lab, node, warmed_image, reference=reference)
+def test_pull_by_digest_asks_upstream_nothing(
+    node, first_pulls, warm_pulls_by_digest, record_property
+):
+    pull = _warm_pull_of(node, first_pulls, warm_pulls_by_digest)
+    image = first_pulls.images[node.name]
+    reference = f"{image.name}@{image.manifest_digest}"
     assert pull.result.ok, f"{node.name} could not pull {reference}: {pull.result.output[-600:]}"
     record_property("upstream_requests", pull.upstream.by_method_and_kind())
     assert pull.upstream.count() == 0, (

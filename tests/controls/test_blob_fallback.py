@@ -30,6 +30,7 @@ from mirrorcheck.probes.synthetic_image import SyntheticImage
 from mirrorcheck.pytest_plugin.options import fail_or_skip
 from mirrorcheck.settings import Settings
 from mirrorcheck.targets.lab.configure import lab_spec
+from mirrorcheck.targets.lab.first_pulls import pull_first_images
 from mirrorcheck.targets.lab.images.supply import ImageSupply, ImageSupplyError
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.topology import Lab
@@ -138,8 +139,9 @@ def test_one_blob_from_docker_hub_fails_the_lab_bypass_check_naming_blob_and_nod
     losing = LosingMirror(lab)
     recorded = _Recorded()
     check = load_suite("test_bypass").test_node_pull_goes_through_the_mirror
+    first = pull_first_images(losing, lab.nodes)
     with pytest.raises(AssertionError) as failed:
-        check(lab.nodes[0], losing, f"mirrorcheck/blob-fallback-{uuid.uuid4().hex[:6]}", recorded)
+        check(lab.nodes[0], losing, first, recorded)
     message = str(failed.value)
     (lost,) = losing.lost
     assert f"{NODE} fetched {lost} from Docker Hub itself" in message, message
@@ -167,8 +169,9 @@ def test_one_blob_from_docker_hub_fails_the_probe_pull_check_naming_blob_and_nod
 def test_a_blob_lost_from_the_mirror_fails_the_containerd_pull_and_the_bypass_check(lab):
     expiring = ExpiringMirror(lab)
     check = load_suite("test_bypass").test_node_pull_goes_through_the_mirror
+    first = pull_first_images(expiring, lab.nodes)
     with pytest.raises(AssertionError) as failed:
-        check(lab.nodes[0], expiring, f"mirrorcheck/blob-lost-{uuid.uuid4().hex[:6]}", _Recorded())
+        check(lab.nodes[0], expiring, first, _Recorded())
     message = str(failed.value)
     # 200 with an empty body: no move to Docker Hub, the pull fails (BLOB_ANSWERS["200-empty"]).
     assert f"{NODE} could not pull through the mirror" in message, message

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mirrorcheck.options import EXAMPLES
+from mirrorcheck.report.causes import KNOWN_CAUSE_MARK
 from tests.suite_runner import SuiteRun, run_suites, suites_together
 
 pytestmark = [pytest.mark.docker]
@@ -78,7 +79,8 @@ def _control_args(tmp: Path) -> dict[str, list[str]]:
             "--nodes", "2",
         ],
         "node-refuses-mirror": [
-            "suites/test_bypass.py", "-k", "test_node_pull_goes_through_the_mirror",
+            "suites/test_bypass.py", "suites/test_cache_hits.py",
+            "-k", "test_node_pull_goes_through_the_mirror or warm_pull or pull_by_digest",
             "--lab-fault", "node-without-ca",
             "--nodes", "2",
         ],
@@ -162,6 +164,15 @@ def test_node_that_refuses_the_mirror_falls_back_and_the_accounting_names_it(run
     # The pull succeeded from Docker Hub's stand-in: only the accounting shows the bypass.
     assert "never reached the mirror" in message and "pull succeeded" in message, message
     assert "asked Docker Hub itself for" in message and "GET blob" in message, message
+    # Its cache checks stop at once on that cause; node-1's pass.
+    for check in (
+        "test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head",
+        "test_pull_by_digest_asks_upstream_nothing",
+    ):
+        run.expect(f"{check}[node-1]", "passed")
+        run.expect(f"{check}[node-2]", "failed")
+        stopped = run.message(f"{check}[node-2]")
+        assert KNOWN_CAUSE_MARK in stopped and "first pull of" in stopped, stopped
 
 
 def test_strict_modes_turn_known_limitations_into_failures(runs):

@@ -11,10 +11,15 @@ Usage::
     measured.upstream.blob_gets()      # {digest: GETs} the mirror made for this pull
     measured.bypass.count()            # requests the node sent Docker Hub itself
     measured.served.count("GET", BLOB) # what the proxy served this node
+
+    # every node at once, each its own image: {node name: MeasuredPull}
+    measure_pulls(lab, [PullOrder(node, image) for node, image in zip(nodes, images)])
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mirrorcheck.probes.access_log import Traffic
@@ -59,6 +64,48 @@ def measure_pull(
     address = lab.node_address(node)
     served = lab.proxy_traffic(proxy_mark).from_client(address).for_repository(image.name)
     return MeasuredPull(result, upstream, served, bypass)
+
+
+@dataclass(frozen=True)
+class PullOrder:
+    """One node's pull in :func:`measure_pulls`: ``reference`` defaults to ``image``'s tag."""
+
+    node: Node
+    image: SyntheticImage
+    reference: str | None = None
+
+
+def measure_pulls(lab, orders: Sequence[PullOrder]) -> dict[str, MeasuredPull]:
+    """Every order's pull at once, one per node and image; settle once; account each exactly.
+
+    Returns ``{node name: MeasuredPull}``. Each pull is told apart from the
+    others by its image's repository (the upstream's log) and the node's
+    address (the proxy's log), so no two orders may share a node or a
+    repository: ``ValueError`` otherwise. The wall time is that of the slowest
+    pull plus one settle, whatever the number of nodes.
+    """
+    nodes = [order.node.name for order in orders]
+    repositories = [order.image.name for order in orders]
+    if len(set(nodes)) != len(nodes) or len(set(repositories)) != len(repositories):
+        raise ValueError(f"one pull per node and repository: nodes {nodes}, {repositories}")
+    if not orders:
+        return {}
+    upstream_mark, proxy_mark = lab.upstream_mark(), lab.proxy_mark()
+    with ThreadPoolExecutor(max_workers=len(orders)) as pool:
+        results = list(pool.map(lambda o: o.node.pull(o.reference or o.image.reference), orders))
+    lab.settle(*(o.image for o, result in zip(orders, results, strict=True) if result.ok))
+    upstream, proxy = lab.upstream_traffic(upstream_mark), lab.proxy_traffic(proxy_mark)
+    measured = {}
+    for order, result in zip(orders, results, strict=True):
+        name = order.image.name
+        address = lab.node_address(order.node)
+        measured[order.node.name] = MeasuredPull(
+            result,
+            upstream.for_repository(name),
+            proxy.from_client(address).for_repository(name),
+            lab.bypass_traffic(order.node, upstream_mark).for_repository(name),
+        )
+    return measured
 
 
 def whole_run(upstream: Traffic, served: Traffic) -> dict[str, object]:

@@ -332,18 +332,20 @@ class Lab:
         """What the TLS proxy served after ``since``, per client address (the nodes)."""
         return self.tls_proxy.traffic(since)
 
-    def settle(self, image: SyntheticImage | None = None) -> None:
+    def settle(self, *images: SyntheticImage | None) -> None:
         """Wait until the upstream has gone quiet and the mirror has stored what it fetched.
 
         distribution 2.8 copies a blob into storage in the background after the
         pull itself has finished; counting before that copy ends would miss it.
-        Only ``image``'s layers the mirror fetched upstream are awaited: a pull
-        that bypassed the mirror left nothing there. Each wait is bounded (30 s)
-        and raises ``WaitTimeout`` saying what it awaited.
+        Only the layers of ``images`` (``None`` entries are skipped) the mirror
+        fetched upstream are awaited: a pull that bypassed the mirror left
+        nothing there. Each wait is bounded (30 s) and raises ``WaitTimeout``
+        saying what it awaited.
         """
         self.upstream_registry.wait_quiet()
-        if image is not None:
-            fetched = self.upstream_traffic(0).blob_gets()
+        awaited = [image for image in images if image is not None]
+        fetched = self.upstream_traffic(0).blob_gets() if awaited else {}
+        for image in awaited:
             layers = [d for d in image.layer_digests if fetched.get(d)]
             self.mirror_registry.wait_stored(image, layers)
 
