@@ -2,7 +2,9 @@
 
 Docker Hub counts manifest GETs as pulls (HEADs and blobs are free). Without a
 mirror, each node's pull would send Docker Hub the manifest GETs the node sent
-the mirror; with the mirror, Docker Hub sees only the mirror's own GETs.
+the mirror; with the mirror, Docker Hub sees only the mirror's own GETs. The
+pulls judged are the nodes' pulls of one fresh image, one after another
+(``serial_pulls``, suites/conftest.py).
 """
 
 from __future__ import annotations
@@ -10,16 +12,13 @@ from __future__ import annotations
 import pytest
 
 from mirrorcheck.rules.limitations import pull_cost
-from mirrorcheck.targets.lab.accounting import measure_pull
 
 pytestmark = [pytest.mark.hermetic_only]
 
 
-def test_n_node_pulls_cost_docker_hub_one_cold_pull(
-    lab, healthy_nodes, unique_name, record_property
-):
-    image = lab.push_image(unique_name)
-    pulls = [measure_pull(lab, node, image) for node in healthy_nodes]
+def test_n_node_pulls_cost_docker_hub_one_cold_pull(lab, serial_pulls, record_property):
+    # Every node's pull of one fresh image, one after another (serial_pulls, suites/conftest.py).
+    image, pulls = serial_pulls.image, serial_pulls.pulls
     assert all(p.result.ok for p in pulls), [
         p.result.output[-300:] for p in pulls if not p.result.ok
     ]
