@@ -302,6 +302,20 @@ class ProbePulls:
                 return observed
         return None
 
+    def later_pull_of(self, node: Node) -> ObservedPull | None:
+        """The node's last pull that worked, made after a pull the mirror is shown to have served.
+
+        Such a pull is already a pull after the first: a check about those
+        judges it instead of pulling again (each pull costs against the budget
+        and Docker Hub's limits). None when the node made none.
+        """
+        first = self.served()
+        if first is None:
+            return None
+        after = self.pulls[self.pulls.index(first) + 1 :]
+        made = [p for p in after if p.node == node.name and p.result.ok]
+        return made[-1] if made else None
+
     def billable_total(self) -> int | None:
         """Manifest GETs upstream over every pull, when each pull's counters were trusted."""
         counts = [p.billable for p in self.pulls]

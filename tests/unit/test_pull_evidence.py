@@ -241,6 +241,21 @@ def test_a_pull_through_an_honest_registry_is_proven_by_its_access_log(image):
     assert probe.served() is observed
 
 
+def test_a_pull_after_the_first_served_one_is_judged_as_it_is_not_made_again(image):
+    with FakeRegistry(image) as registry:
+        session = requests.Session()
+        first = PullingNode("node-1", registry.url, image, session, registry.url)
+        second = PullingNode("node-2", registry.url, image, session, registry.url)
+        probe = probe_pulls(registry, with_access_log=True)
+        assert probe.later_pull_of(first) is None  # nothing pulled yet
+        cold = probe.pull(first)
+        later = probe.pull(second)
+
+    assert probe.served() is cold
+    assert probe.later_pull_of(first) is None  # its only pull is the first one
+    assert probe.later_pull_of(second) is later
+
+
 def test_an_honest_registry_without_an_access_log_leaves_the_blobs_unproven(image):
     with FakeRegistry(image) as registry:
         node = PullingNode("node-1", registry.url, image, requests.Session(), registry.url)
