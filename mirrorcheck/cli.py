@@ -72,12 +72,10 @@ def _images(args: argparse.Namespace) -> int:
             allow_build=building,
         )
         missing = 0
-        for role in ROLES:
-            try:
-                resolution = supply.resolve(role)
-            except ImageSupplyError:
+        for role, resolution in supply.resolve_many(ROLES).items():
+            if isinstance(resolution, ImageSupplyError):
                 if building:
-                    raise
+                    raise resolution
                 missing += 1
                 print(f"{role:9} missing  (run `mirrorcheck images build`)")
                 continue

@@ -222,3 +222,31 @@ def test_a_failed_recipe_build_names_the_debian_mirror_and_the_override():
     message = str(caught.value)
     assert "build of recipes/proxy failed" in message
     assert "Debian mirror" in message and "MIRRORCHECK_PROXY_IMAGE" in message
+
+
+def test_the_debian_bases_are_made_side_by_side_and_each_once(monkeypatch):
+    spans: dict[str, tuple[float, float]] = {}
+    made: list[str] = []
+
+    def slow_debootstrap(self, tag, resolution, suite="bookworm"):
+        started = time.monotonic()
+        time.sleep(0.3)
+        made.append(tag)
+        self.client.present.add(tag)
+        spans[suite] = (started, time.monotonic())
+        return tag
+
+    monkeypatch.setattr(ImageSupply, "_debootstrap_base", slow_debootstrap)
+    images = ImageSupply(FakeEngine(), progress=quiet().append, allow_pull=False).resolve_all()
+    assert set(images) >= {"registry", "node", "proxy"}
+    assert len(made) == len(set(made)) == len(spans)  # registry and proxy share one base
+    (a_start, a_end), (b_start, b_end) = list(spans.values())[:2]
+    assert a_start < b_end and b_start < a_end, spans  # the two suites overlapped
+
+
+def test_resolving_many_roles_keeps_each_roles_error_to_itself():
+    engine = FakeEngine(present={"registry:2", OFFICIAL_BASE})
+    supply = ImageSupply(engine, progress=quiet().append, allow_pull=False, allow_build=False)
+    outcomes = supply.resolve_many(["registry", "traefik"])
+    assert outcomes["registry"].image == "registry:2"
+    assert isinstance(outcomes["traefik"], ImageSupplyError)

@@ -42,7 +42,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,17 +195,38 @@ class ImageSupply:
         each of ``engines`` (found or built); with ``engines`` None, other
         engines' node images are included only when already present.
         """
-        found = {role: self.resolve(role).image for role in (ROLES if edge else LAB_ROLES)}
-        found[node_key(DEFAULT_ENGINE)] = found["node"]
         wanted = list(dict.fromkeys(engines or ()))
-        for engine in ENGINES:
-            if engine == DEFAULT_ENGINE:
-                continue
-            if engine in wanted:
-                found[node_key(engine)] = self.resolve(node_key(engine)).image
-            elif (present := self._present_node(engine)) is not None:
+        roles = [
+            *(ROLES if edge else LAB_ROLES),
+            *(node_key(e) for e in ENGINES if e != DEFAULT_ENGINE and e in wanted),
+        ]
+        resolved = self.resolve_many(roles)
+        for outcome in resolved.values():
+            if isinstance(outcome, ImageSupplyError):
+                raise outcome
+        found = {role: outcome.image for role, outcome in resolved.items()}
+        found[node_key(DEFAULT_ENGINE)] = found["node"]
+        for engine in (e for e in ENGINES if e != DEFAULT_ENGINE and e not in wanted):
+            if (present := self._present_node(engine)) is not None:
                 found[node_key(engine)] = present
         return found
+
+    def resolve_many(self, roles: Sequence[str]) -> dict[str, Resolution | ImageSupplyError]:
+        """Each of ``roles`` resolved at once, a thread each: ``{role: Resolution or its error}``.
+
+        A build waits only on the lock of what it needs (its role, its Debian
+        base), so the bookworm and sid bases are made side by side and each
+        role builds as soon as its base is ready.
+        """
+
+        def one(role: str) -> Resolution | ImageSupplyError:
+            try:
+                return self.resolve(role)
+            except ImageSupplyError as error:
+                return error
+
+        with ThreadPoolExecutor(max_workers=max(1, len(roles))) as pool:
+            return dict(zip(roles, pool.map(one, roles), strict=True))
 
     def resolve(self, role: str) -> Resolution:
         """One role's image, following the resolution order.
