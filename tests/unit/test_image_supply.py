@@ -14,6 +14,7 @@ import docker.errors
 import pytest
 
 from mirrorcheck.targets.lab.images import debian as debian_module
+from mirrorcheck.targets.lab.images import roles as roles_module
 from mirrorcheck.targets.lab.images import supply as supply_module
 from mirrorcheck.targets.lab.images.supply import (
     OFFICIAL_BASE,
@@ -154,7 +155,7 @@ def test_a_changed_recipe_gets_a_new_tag(tmp_path, monkeypatch):
     (recipes / "node").mkdir(parents=True)
     dockerfile = recipes / "node" / "Dockerfile"
     dockerfile.write_text("FROM x\n")
-    monkeypatch.setattr(supply_module, "RECIPES", recipes)
+    monkeypatch.setattr(roles_module, "RECIPES", recipes)
     before = recipe_digest("node", "base:1")
     dockerfile.write_text("FROM x\nRUN true\n")
     assert recipe_digest("node", "base:1") != before
