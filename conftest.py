@@ -4,4 +4,10 @@ The options, settings and reports come from mirrorcheck's pytest plugin
 (entry point ``pytest11``), so they are there wherever mirrorcheck is installed.
 """
 
-pytest_plugins = ["fixtures.run", "fixtures.lab", "fixtures.deployment", "fixtures.tls"]
+pytest_plugins = [
+    "fixtures.run",
+    "fixtures.lab",
+    "fixtures.deployment",
+    "fixtures.node_readings",
+    "fixtures.tls",
+]

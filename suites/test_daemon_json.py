@@ -41,12 +41,8 @@ from mirrorcheck.rules.daemon_json.oracle import (
 )
 from mirrorcheck.settings import Settings
 from mirrorcheck.targets.lab.topology import NodeSpec, fill_fqdn
-from mirrorcheck.targets.nodes.node import (
-    DAEMON_JSON_PATH,
-    Node,
-    NodeError,
-    read_node_daemon_json,
-)
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.targets.nodes.readings import NodeReadings, validate_on
 
 ORACLE_NODE = "daemon-json-oracle"
 
@@ -121,9 +117,9 @@ def test_daemon_json_passes_the_reader(settings, record_property):
 # -- every node ------------------------------------------------------------------
 
 
-def _node_file(node: Node, info: dict) -> DaemonJson:
+def _node_file(node: Node, reading: NodeReadings) -> DaemonJson:
     try:
-        return read_node_daemon_json(node, info)
+        return reading.daemon_json()
     except NodeError as error:
         pytest.fail(
             f"{error}. Fix: create {DAEMON_JSON_PATH} on {node.name} with registry-mirrors",
@@ -132,11 +128,14 @@ def _node_file(node: Node, info: dict) -> DaemonJson:
 
 
 @pytest.mark.own_evidence
-def test_node_daemon_json_passes_the_reader(node, deployment, settings, record_property):
+def test_node_daemon_json_passes_the_reader(
+    node, node_readings, deployment, settings, record_property
+):
     """The node's own copy, read as its dockerd reads it."""
-    info = node.docker_info()
+    reading = node_readings[node.name]
+    info = reading.info.get()
     version = str(info.get("ServerVersion") or "")
-    result = judge(_node_file(node, info), settings, deployment.mirror_url)
+    result = judge(_node_file(node, reading), settings, deployment.mirror_url)
     mirrors = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
     record_property(
         "node_status",
@@ -152,10 +151,11 @@ def test_node_daemon_json_passes_the_reader(node, deployment, settings, record_p
 
 
 @pytest.mark.own_evidence
-def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, record_property):
+def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, node_readings, record_property):
     """docker info's mirrors are the file's, normalised: the daemon was restarted (or reloaded)."""
-    info = node.docker_info()
-    doc = _node_file(node, info)
+    reading = node_readings[node.name]
+    info = reading.info.get()
+    doc = _node_file(node, reading)
     listed = effective_mirrors(doc)
     running = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
     record_property("effective_mirrors", running)
@@ -168,13 +168,16 @@ def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, record_propert
 
 
 @pytest.mark.own_evidence
-def test_node_dockerd_validate_agrees_with_the_reader(node, deployment, settings, record_property):
+def test_node_dockerd_validate_agrees_with_the_reader(
+    node, node_readings, deployment, settings, record_property
+):
     """Engine 23.0 and later: the node's dockerd judges its own file, without restarting."""
-    info = node.docker_info()
-    doc = _node_file(node, info)
+    reading = node_readings[node.name]
+    reading.info.get()
+    doc = _node_file(node, reading)
     if doc.engine < VALIDATE_FROM:
         pytest.skip(f"{node.name}: dockerd {doc.engine} has no --validate (it came with 23.0)")
-    ran = node.run("dockerd", "--validate", "--config-file", DAEMON_JSON_PATH, timeout=60)
+    ran = reading.validate.get() if reading.validate else validate_on(node)
     if ran.exit_code == 127:
         pytest.fail(
             f"{node.name}: dockerd is not on the PATH of the checking user ({ran.output.strip()}). "

@@ -14,35 +14,37 @@ from __future__ import annotations
 import pytest
 
 from mirrorcheck.findings import Severity, render_all
-from mirrorcheck.rules.hosts_toml.lint import NODE_PATHS, lint_hosts_toml
-from mirrorcheck.targets.nodes.node import Node, NodeError
+from mirrorcheck.rules.hosts_toml.lint import lint_hosts_toml
+from mirrorcheck.targets.nodes.node import NodeError
+from mirrorcheck.targets.nodes.readings import HostsTomlFile
 from mirrorcheck.versions import image_store_of
 
 
-def _read_if_present(node: Node, path: str) -> bytes | None:
+def _read_if_present(file: HostsTomlFile) -> bytes | None:
     """The file's bytes, None when the node has no such file; fails naming what went wrong."""
-    if not node.run("test", "-e", path, timeout=30).ok:
+    if not file.present.get() or file.content is None:
         return None
     try:
-        return node.read_file(path)
+        return file.content.get()
     except NodeError as error:
-        pytest.fail(f"{error}. Fix: make {path} a readable file, or remove it", pytrace=False)
+        pytest.fail(f"{error}. Fix: make {file.path} a readable file, or remove it", pytrace=False)
 
 
 @pytest.mark.own_evidence
-def test_node_hosts_toml_keeps_the_daemon_json_mirrors(node, record_property):
+def test_node_hosts_toml_keeps_the_daemon_json_mirrors(node, node_readings, record_property):
     """No hosts.toml for Docker Hub on the node defines a [host]: the mirrors stay in force."""
+    reading = node_readings[node.name]
     try:
-        store = image_store_of(node.docker_info().get("DriverStatus"))
+        store = image_store_of(reading.info.get().get("DriverStatus"))
     except NodeError as error:
         pytest.fail(str(error), pytrace=False)
     findings = []
     present = []
-    for path in NODE_PATHS:
-        data = _read_if_present(node, path)
+    for file in reading.hosts_toml:  # NODE_PATHS, in order
+        data = _read_if_present(file)
         if data is not None:
-            present.append(path)
-            findings += lint_hosts_toml(data, path, store)
+            present.append(file.path)
+            findings += lint_hosts_toml(data, file.path, store)
     record_property("image_store", store)
     record_property("hosts_toml_files", present)
     record_property("hosts_toml_findings", [f.render() for f in findings])

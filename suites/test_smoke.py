@@ -45,8 +45,8 @@ def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, serial_pulls, re
 
 
 @pytest.mark.own_evidence
-def test_node_daemon_lists_the_mirror(node, deployment):
-    mirrors = node.effective_mirrors()
+def test_node_daemon_lists_the_mirror(node, node_readings, deployment):
+    mirrors = node_readings[node.name].running_mirrors()
     assert f"{deployment.mirror_url}/" in mirrors, (
         f"{node.name}: docker info lists mirrors {mirrors}, not {deployment.mirror_url}/"
     )

@@ -31,39 +31,21 @@ from mirrorcheck.rules.daemon_json.insecure_registries import (
 )
 from mirrorcheck.rules.tls.policy import docker_ca_path
 from mirrorcheck.rules.tls.x509_causes import certificate_errors, explain_certificate_errors
-from mirrorcheck.targets.endpoint import MirrorEndpoint
 from mirrorcheck.targets.lab.topology import NodeSpec
-from mirrorcheck.targets.nodes.node import (
-    DAEMON_JSON_PATH,
-    Node,
-    NodeError,
-    read_node_daemon_json,
-)
-
-
-@pytest.fixture(scope="module")
-def endpoint(deployment) -> MirrorEndpoint:
-    """The mirror's name, the address and port its clients reach, and the CA they trust."""
-    return deployment.endpoint
-
-
-def _resolved_on(node: Node, host: str) -> list[str]:
-    """The addresses ``host`` resolves to on ``node`` (as dockerd's lookup would see them)."""
-    result = node.run("getent", "ahosts", host, timeout=15)
-    if not result.ok:
-        return []
-    return sorted({line.split()[0] for line in result.output.splitlines() if line.strip()})
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.targets.nodes.readings import addresses_on
 
 
 @pytest.mark.own_evidence
-def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment, endpoint):
+def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, node_readings, deployment):
     """The file on the node, read as its dockerd reads it, with line and column."""
+    reading = node_readings[node.name]
     try:
-        document = read_node_daemon_json(node)
+        document = reading.daemon_json()
     except NodeError as error:
         pytest.fail(f"{error}. Fix: create {DAEMON_JSON_PATH} with registry-mirrors", pytrace=False)
     assessment = assess(
-        document, mirror_url=deployment.mirror_url, mirror_ips=_resolved_on(node, endpoint.fqdn)
+        document, mirror_url=deployment.mirror_url, mirror_ips=reading.mirror_addresses.get()
     )
     insecure = [f for f in assessment.findings if f.code == MIRROR_INSECURE.code]
     if insecure:
@@ -72,14 +54,15 @@ def test_node_daemon_json_does_not_list_the_mirror_as_insecure(node, deployment,
 
 @pytest.mark.own_evidence
 def test_node_daemon_treats_the_mirror_as_a_secure_registry(
-    node, deployment, endpoint, record_property
+    node, node_readings, deployment, record_property
 ):
     """The running daemon's view, which also holds --insecure-registry flags and 127.0.0.0/8."""
-    config = node.docker_info().get("RegistryConfig") or {}
+    reading = node_readings[node.name]
+    config = reading.info.get().get("RegistryConfig") or {}
     record_property("insecure_registry_cidrs", config.get("InsecureRegistryCIDRs") or [])
     source = f"{node.name}'s running dockerd (docker info RegistryConfig)"
     registries = InsecureRegistries.from_docker_info(config, source=source)
-    addresses = _resolved_on(node, endpoint.fqdn)
+    addresses = reading.mirror_addresses.get()
     record_property("mirror_resolves_to", addresses)
     findings = insecure_mirror_findings(deployment.mirror_url, registries, addresses=addresses)
     if findings:
@@ -159,7 +142,7 @@ def test_node_without_the_ca_does_not_use_the_mirror(
         bypass = lab.bypass_traffic(extra, hub_mark).for_repository(image.name)
         certificate_log = _certificate_log(extra, started, fqdn)
         config = extra.docker_info().get("RegistryConfig") or {}
-        addresses = _resolved_on(extra, fqdn)
+        addresses = addresses_on(extra, fqdn)
     finally:
         lab.remove_node(extra)
     record_property("served_to_node_without_ca", served.by_method_and_kind())
