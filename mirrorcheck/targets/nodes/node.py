@@ -141,10 +141,17 @@ def read_node_daemon_json(node: Node, info: Mapping[str, object] | None = None) 
     file or docker info cannot be read.
     """
     data = node.read_file(DAEMON_JSON_PATH)
-    if info is None:
-        info = node.docker_info()
+    return parse_node_daemon_json(node.name, data, node.docker_info() if info is None else info)
+
+
+def parse_node_daemon_json(name: str, data: bytes, info: Mapping[str, object]) -> DaemonJson:
+    """The bytes of node ``name``'s daemon.json, parsed as its dockerd (``info``) parses them.
+
+    Placed as ``<name>:/etc/docker/daemon.json``; the engine is ``info``'s
+    ServerVersion, or the lab's engine when it names none.
+    """
     engine = engine_or_default(info.get("ServerVersion"))
-    return parse_daemon_json(data, path=f"{node.name}:{DAEMON_JSON_PATH}", engine=engine)
+    return parse_daemon_json(data, path=f"{name}:{DAEMON_JSON_PATH}", engine=engine)
 
 
 def mirror_problem_of(node: Node, mirror_url: str) -> str | None:

@@ -27,9 +27,14 @@ from typing import Generic, TypeVar
 
 from mirrorcheck.rules.daemon_json.document import DaemonJson
 from mirrorcheck.rules.daemon_json.engine import VALIDATE_FROM, engine_or_default
-from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
 from mirrorcheck.rules.hosts_toml.lint import NODE_PATHS
-from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, CommandResult, Node, NodeError
+from mirrorcheck.targets.nodes.node import (
+    DAEMON_JSON_PATH,
+    CommandResult,
+    Node,
+    NodeError,
+    parse_node_daemon_json,
+)
 
 T = TypeVar("T")
 
@@ -107,9 +112,7 @@ class NodeReadings:
         ``mirrorcheck.targets.nodes.node.read_node_daemon_json`` places it. Raises
         NodeError when the file could not be read, else what ``docker info`` raised.
         """
-        data = self.daemon_json_bytes.get()
-        engine = engine_or_default(self.info.get().get("ServerVersion"))
-        return parse_daemon_json(data, path=f"{self.name}:{DAEMON_JSON_PATH}", engine=engine)
+        return parse_node_daemon_json(self.name, self.daemon_json_bytes.get(), self.info.get())
 
     def running_mirrors(self) -> list[str]:
         """The mirrors the running daemon uses (``RegistryConfig.Mirrors``); raises as ``info``."""
