@@ -8,7 +8,7 @@ nothing: the limitations table names it.
 
 The checks share one outage and its restarts (``outage``): while Docker Hub
 is down every node pulls the cached image (the nodes at once: each has its own
-image store), the last node the uncached one, then the mirror is restarted
+image store) and the last node the uncached one beside it, then the mirror is restarted
 and asked for the cached image; once Docker Hub is back the mirror is
 restarted again, and a node pulls the cached image from that restarted mirror.
 """
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -26,6 +27,7 @@ from mirrorcheck.probes.synthetic_image import SyntheticImage, make_image
 from mirrorcheck.rules.limitations import MIRROR_RESTART_UPSTREAM_DOWN
 from mirrorcheck.targets.lab.accounting import measure_pull
 from mirrorcheck.targets.lab.mirror import MirrorStart
+from mirrorcheck.targets.lab.timeline import Timeline
 from mirrorcheck.targets.nodes.node import Node, PullResult
 from mirrorcheck.versions import fallback_lines
 
@@ -46,7 +48,8 @@ class Outage:
     digest; ``uncached``: the last node's pull of the uncached image, with what
     it asked the mirror and its daemon log; ``restart_down``: the mirror
     restarted during the outage, and ``served_down`` whether it then served the
-    cached image; ``restart_up``: the mirror restarted once Docker Hub was back.
+    cached image; ``restart_up``: the mirror restarted once Docker Hub was back;
+    ``phases``: each phase as ``[start, end]`` seconds, each restart's steps.
     """
 
     cached_pulls: list[PullResult]
@@ -56,12 +59,17 @@ class Outage:
     restart_down: MirrorStart
     served_down: bool
     restart_up: MirrorStart
+    phases: dict[str, object] = field(default_factory=dict)
 
 
 def _forget(node: Node, image: SyntheticImage) -> None:
-    """Remove every reference to ``image`` (tag and digest), so a pull needs its blobs again."""
-    node.remove_image(image.reference)
-    node.remove_image(f"{image.name}@{image.manifest_digest}")
+    """Remove every reference to ``image`` (tag and digest), so a pull needs its blobs again.
+
+    One ``docker image rm`` for both (``Node.remove_image`` takes one): it
+    removes what is there and names what was not, which is no error here.
+    """
+    digest = f"{image.name}@{image.manifest_digest}"
+    node.run("docker", "image", "rm", "--force", image.reference, digest, timeout=60)
 
 
 def _pull_cached(node: Node, image: SyntheticImage) -> list[PullResult]:
@@ -72,35 +80,57 @@ def _pull_cached(node: Node, image: SyntheticImage) -> list[PullResult]:
     return pulls
 
 
+def _asked_and_log(lab, node: Node, proxy_mark: int, since: float) -> tuple[Traffic, str]:
+    """What ``node`` asked the proxy after ``proxy_mark``; its daemon log since ``since``."""
+    asked = lab.proxy_traffic(proxy_mark).from_client(lab.node_address(node))
+    return asked, node.daemon_log(since=since)
+
+
 @pytest.fixture(scope="module")
 def outage(lab, healthy_nodes, warmed_image, uncached_image) -> Outage:
     """One outage of Docker Hub, the mirror restarted during it and again after it.
 
-    ``warmed_image`` (suites/conftest.py) is the image the mirror holds.
+    ``warmed_image`` (suites/conftest.py) is the image the mirror holds. The
+    uncached pull runs beside the cached ones (another repository: neither
+    waits for the other), and what it asked is read while the upstream comes
+    back and the mirror restarts; each phase's time is kept (``Outage.phases``).
     """
     cached, uncached = warmed_image, uncached_image
     last, started, proxy_mark = healthy_nodes[-1], time.time(), lab.proxy_mark()
-    served_down = False
-    try:
-        with lab.upstream_down():
-            with ThreadPoolExecutor(max_workers=len(healthy_nodes)) as pool:
+    served_down, timeline, outage_ = False, Timeline(), ExitStack()
+    with ThreadPoolExecutor(len(healthy_nodes) + 1) as pool:
+        try:
+            with timeline.span("upstream down"):
+                outage_.enter_context(lab.upstream_down())
+            with timeline.span("pulls"):
+                uncached_pulled = pool.submit(last.pull, uncached.reference)
                 per_node = list(pool.map(lambda n: _pull_cached(n, cached), healthy_nodes))
-            uncached_pull = last.pull(uncached.reference)
-            restart_down = lab.start_mirror()
+                uncached_pull = uncached_pulled.result()
+            with timeline.span("restart during outage"):
+                restart_down = lab.start_mirror()
             if restart_down.up:
                 _forget(healthy_nodes[0], cached)
                 served_down = healthy_nodes[0].pull(cached.reference).ok
-    finally:
-        restart_up = lab.start_mirror()  # upstream is back: the mirror must start again
-    asked = lab.proxy_traffic(proxy_mark).from_client(lab.node_address(last))
+            evidence = pool.submit(_asked_and_log, lab, last, proxy_mark, started)
+        finally:
+            with timeline.span("upstream up"):
+                outage_.close()
+            with timeline.span("restart after"):
+                restart_up = lab.start_mirror()  # upstream is back: the mirror must start again
+        asked, uncached_log = evidence.result()
     return Outage(
         cached_pulls=[pull for pulls in per_node for pull in pulls],
         uncached=uncached_pull,
         uncached_asked=asked.for_repository(uncached.name),
-        uncached_log=last.daemon_log(since=started),
+        uncached_log=uncached_log,
         restart_down=restart_down,
         served_down=served_down,
         restart_up=restart_up,
+        phases={
+            **timeline.rows(),
+            "restart during outage, steps": restart_down.timings,
+            "restart after, steps": restart_up.timings,
+        },
     )
 
 
@@ -113,6 +143,7 @@ def test_cached_images_still_pull_on_every_node_while_upstream_is_down(
         if not pull.ok
     ]
     record_property("pulls_during_outage", len(outage.cached_pulls) - len(failures))
+    record_property("outage_phases", outage.phases)
     assert len(outage.cached_pulls) == 2 * len(healthy_nodes)
     assert not failures, (
         "with upstream down, cached images did not pull (the mirror should serve its cache, "

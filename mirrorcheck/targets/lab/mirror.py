@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docker.errors
 
@@ -50,15 +51,24 @@ MIRROR_ALIAS = "mirror"
 # distribution prints its version at start, in text or JSON log format; not go.version.
 VERSION_PATTERN = re.compile(r'"version":"([^"]+)"|(?<![.\w])version=(\S+)')
 STORED_TIMEOUT = 30.0
+# A registry on the lab network answers /v2/ in milliseconds; an exited container's address
+# answers nothing, so each ping there lasts its whole timeout (2 s measured with 2 s).
+PING_TIMEOUT = 0.5
 
 
 @dataclass
 class MirrorStart:
-    """How a mirror start went: up, or exited with its log."""
+    """How a mirror start went: up, or exited with its log.
+
+    ``timings``: the seconds each step took ("container": removed, created and
+    started; "answer": until it answered or exited; on a swarm "task": until
+    the new task answered or failed, "route": until Traefik routed to it).
+    """
 
     up: bool
     log: str
     version: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def start_version(log: str) -> str:
@@ -123,21 +133,30 @@ class Mirror(LoggedRole):
         Never raises for a mirror that does not come up: ``MirrorStart.up`` is
         False and ``log`` holds the wait's reason and the whole container log.
         """
+        started = time.monotonic()
         spec = self._spec()
         with contextlib.suppress(docker.errors.NotFound):
             self.context.client.containers.get(spec.name).remove(force=True, v=False)
         self.container = self.context.start(spec)
+        timings = {"container": round(time.monotonic() - started, 2)}
+        started = time.monotonic()
         port = registry_configs.listen_port(spec.files[REGISTRY_CONFIG_PATH].decode())
+        # A short ping: once the container has exited (a panic at start), a ping of its address
+        # hangs until its timeout, and only then is the exit seen.
+        address = self.context.address(self.container)
+        client = RegistryClient(f"http://{address}:{port}", timeout=PING_TIMEOUT)
         try:
-            wait_for_registry(self.context, self.container, port, "mirror")
+            wait_for_registry(self.context, self.container, port, "mirror", client=client)
         except WaitTimeout as error:
+            timings["answer"] = round(time.monotonic() - started, 2)
             # The whole log: a Go panic prints its cause first, then a long stack.
-            return MirrorStart(False, f"{error}\n--- full log ---\n{self.log()}")
+            return MirrorStart(False, f"{error}\n--- full log ---\n{self.log()}", "", timings)
+        timings["answer"] = round(time.monotonic() - started, 2)
         self.addresses.add(self.address)
         log = self.log()
         version = start_version(log)
         self.version = version or self.version
-        return MirrorStart(True, log, version)
+        return MirrorStart(True, log, version, timings)
 
     @property
     def debug_url(self) -> str:

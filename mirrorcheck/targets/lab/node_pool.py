@@ -20,6 +20,7 @@ import io
 import re
 import tarfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -32,6 +33,7 @@ from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE, docker_ca_path
 from mirrorcheck.targets.lab.lifecycle import LabContext
 from mirrorcheck.targets.lab.nodes import NodeSpec, image_engine, start_node
 from mirrorcheck.targets.lab.proxy import Proxy
+from mirrorcheck.targets.lab.timeline import Timeline
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH
 from mirrorcheck.versions import DEFAULT_ENGINE
@@ -79,16 +81,17 @@ def ca_files(spec: NodeSpec, fqdn: str, ca_cert: bytes, hub_ca: bytes) -> dict[s
     return files
 
 
-def _write(node: DockerExecNode, path: str, content: bytes) -> None:
-    """Write ``content`` at ``path`` in a running node (its folder made first)."""
-    target = PurePosixPath(path)
+def _write(node: DockerExecNode, files: dict[str, bytes]) -> None:
+    """Write ``files`` (absolute path -> content) in a running node: one exec, one copy."""
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as archive:
-        info = tarfile.TarInfo(target.name)
-        info.size = len(content)
-        archive.addfile(info, io.BytesIO(content))
-    node.run("mkdir", "-p", str(target.parent), timeout=10)
-    node.container.put_archive(str(target.parent), data.getvalue())
+        for path, content in files.items():
+            info = tarfile.TarInfo(str(PurePosixPath(path).relative_to("/")))
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    folders = sorted({str(PurePosixPath(path).parent) for path in files})
+    node.run("mkdir", "-p", *folders, timeout=10)
+    node.container.put_archive("/", data.getvalue())
 
 
 class PinTarget(Protocol):
@@ -137,6 +140,7 @@ class NodePool:
         self.nodes: list[DockerExecNode] = []
         self.specs: dict[str, NodeSpec] = {}  # node name -> how it was started
         self.timings = timings if timings is not None else {}
+        self.timeline: Timeline | None = None  # when given, each node's start is a step of it
 
     def add(self, specs: list[NodeSpec]) -> list[DockerExecNode]:
         """Start nodes in parallel; a node whose dockerd refused to start keeps the reason.
@@ -176,6 +180,8 @@ class NodePool:
                 spec, node.startup_error, self.daemon_json_source
             )
         self.timings[f"ready {spec.name}"] = round(time.monotonic() - started, 3)
+        if self.timeline is not None:
+            self.timeline.add(f"ready {spec.name}", started)
         return node
 
     def trust(self, ca_cert: bytes) -> None:
@@ -183,28 +189,41 @@ class NodePool:
 
         For a CA known only after the nodes started (an ACME CA's issuing
         root); dockerd reads certs.d at each pull. Set ``ca_cert`` (the path)
-        too, for nodes added later.
+        too, for nodes added later. The nodes are written in parallel.
         """
         hub_ca = self.hub_ca.read_bytes() if self.hub_ca else b""
-        for node in self.nodes:
+
+        def write(node: DockerExecNode) -> None:
             spec = self.specs.get(node.name)
             if spec is None or node.startup_error:
-                continue
-            for path, content in ca_files(spec, self.proxy.fqdn, ca_cert, hub_ca).items():
-                if path != SYSTEM_CA_BUNDLE:
-                    _write(node, path, content)
+                return
+            files = ca_files(spec, self.proxy.fqdn, ca_cert, hub_ca)
+            files.pop(SYSTEM_CA_BUNDLE, None)
+            if files:
+                _write(node, files)
+
+        self._each_node(write)
 
     def pin(self, address: str) -> None:
-        """Pin the mirror's name to ``address`` in every running node's /etc/hosts.
+        """Pin the mirror's name to ``address`` in every running node's /etc/hosts (in parallel).
 
         For a ``NamePin`` whose address became known after the nodes started
         (a swarm's manager); nodes added later get it at start.
         """
         if isinstance(self.proxy, NamePin):
             self.proxy.address = address
-        line = f"{address}\t{self.proxy.fqdn}"
-        for node in self.nodes:
-            node.run("sh", "-c", f'echo "{line}" >> /etc/hosts', timeout=10)
+        command = ["sh", "-c", f'echo "{address}\t{self.proxy.fqdn}" >> /etc/hosts']
+
+        def pin(node: DockerExecNode) -> None:
+            if not node.startup_error:  # a node whose dockerd did not start pulls nothing
+                node.run(*command, timeout=10)
+
+        self._each_node(pin)
+
+    def _each_node(self, step: Callable[[DockerExecNode], object]) -> None:
+        """Run ``step`` on every node at once; the first node's error (in order) is raised."""
+        with ThreadPoolExecutor(max_workers=max(1, len(self.nodes))) as pool:
+            list(pool.map(step, list(self.nodes)))
 
     def remove(self, node: DockerExecNode) -> None:
         """Remove the node's container (and its anonymous volumes) and forget it."""

@@ -29,6 +29,7 @@ starts one throwaway node per daemon.json to ask dockerd itself.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -46,6 +47,9 @@ from mirrorcheck.waiting import WaitTimeout, wait_until
 # A node given this file runs sshd too (the image's entrypoint), for ssh:// live targets.
 AUTHORIZED_KEYS_PATH = "/root/.ssh/authorized_keys"
 NODE_READY_TIMEOUT = 30.0
+# dockerd logs this once its API serves (moby cmd/dockerd: "API listen on /var/run/docker.sock").
+API_LISTENING = b"API listen on "
+EXEC_EVERY = 20  # polls (50 ms apart): `docker info` is asked at least once a second
 # The label of a node image that names its engine (set by recipes/node/Dockerfile).
 ENGINE_LABEL = "org.mirrorcheck.engine"
 
@@ -209,9 +213,19 @@ def start_node(
     )
     container = start_container(container_spec, network, labels)
     node = DockerExecNode(container, name=spec.name)
+    polls = itertools.count()
+
+    def ready() -> bool:
+        # dockerd's log says when its API listens (a cheap read); `docker info` in the node
+        # (an exec: costly with many nodes starting at once) confirms it, and runs now and
+        # then anyway, for a dockerd that says it otherwise.
+        if next(polls) % EXEC_EVERY and API_LISTENING not in container.logs():
+            return False
+        return dockerd_answers(node)
+
     try:
         wait_until(
-            lambda: dockerd_answers(node),
+            ready,
             timeout=timeout,
             interval=0.05,
             what=f"{spec.name}'s dockerd to answer `docker info`",

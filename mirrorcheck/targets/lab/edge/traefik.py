@@ -23,6 +23,7 @@ Pebble down backs off for a minute)::
 
 from __future__ import annotations
 
+import re
 import time
 
 import requests
@@ -57,6 +58,7 @@ from mirrorcheck.targets.lab.edge.user_traefik import (
 )
 from mirrorcheck.targets.lab.lifecycle import LabContext
 from mirrorcheck.targets.lab.swarm.cluster import Swarm, put_file
+from mirrorcheck.targets.lab.timeline import Timeline
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.waiting import wait_until
 
@@ -66,6 +68,10 @@ STATIC_HOST_PATH = "/srv/mirrorcheck-edge/traefik.yml"  # a user's static config
 CERTIFICATE_TIMEOUT = 60.0
 TASK_TIMEOUT = 45.0
 ROOT_FILE = "acme-issuing-root.pem"
+# Traefik at INFO logs "Traefik version 3.7.15 built on 2025-..." when it starts;
+# `traefik version` prints "Version:      3.7.15".
+TRAEFIK_VERSION_LINE = re.compile(r"Traefik version (\S+) built on")
+VERSION_ANSWER = re.compile(r"^Version:\s+(\S+)", re.MULTILINE)
 
 
 class TraefikEdge:
@@ -102,16 +108,18 @@ class TraefikEdge:
         self.acme_storage_on_volume = acme_storage_on_volume
         self.swarm: Swarm | None = None
         self.manager_address = ""
-        self.traefik_version = ""  # as `traefik version` prints it, once deployed
+        self._version = ""  # as Traefik prints it (``traefik_version``)
         self._deployed = False
         self.root_file = self.pebble.api_ca_file.with_name(ROOT_FILE)
         self.timings: dict[str, float] = {}  # seconds: acme up, traefik running, certificate
+        self.timeline = Timeline()  # the lab's, when it gives its own
 
     # -- lifecycle ------------------------------------------------------------
 
     def start_acme(self) -> None:
         """Start Pebble; its ACME directory answers when this returns (``WaitTimeout``: 30 s)."""
-        self.pebble.start()
+        with self.timeline.span("acme up"):
+            self.pebble.start()
         self.timings["acme up"] = self.pebble.started_seconds or 0.0
         # The root alone: Traefik must serve the intermediate itself, as Let's Encrypt's
         # chain is served in production (lego bundles it).
@@ -170,11 +178,25 @@ class TraefikEdge:
             ]
         self.redeploy()
         self.timings["traefik running"] = round(time.monotonic() - started, 2)
-        image = next(iter(self.images_for_nodes))
-        answer = self.swarm.run("docker", "run", "--rm", image, "version", timeout=30)
-        self.traefik_version = next(
-            (line.split()[-1] for line in answer.splitlines() if line.startswith("Version:")), ""
-        )
+        self.timeline.add("traefik running", started)
+
+    @property
+    def traefik_version(self) -> str:
+        """Traefik's version as the running Traefik says it ("" before deploy; read once).
+
+        From the line Traefik logs at its start (``Traefik version 3.7.15 built
+        on ...``); a Traefik that logs below INFO is asked (``traefik version``
+        in a throwaway container on the manager).
+        """
+        if self._version or self.swarm is None:
+            return self._version
+        found = TRAEFIK_VERSION_LINE.search(self.log())
+        if found is None:
+            image = next(iter(self.images_for_nodes))
+            answer = self.swarm.run("docker", "run", "--rm", image, "version", timeout=30)
+            found = VERSION_ANSWER.search(answer)
+        self._version = found.group(1) if found else ""
+        return self._version
 
     def redeploy(self) -> None:
         """Deploy the Traefik stack as configured now (a changed stack replaces the task)."""
@@ -213,6 +235,7 @@ class TraefikEdge:
             ),
         )
         self.timings["certificate"] = round(time.monotonic() - started, 2)
+        self.timeline.add("certificate served", started)
         return certificate
 
     def restart(self, timeout: float = CERTIFICATE_TIMEOUT) -> ServedCertificate:
@@ -221,9 +244,14 @@ class TraefikEdge:
         Returns the certificate served afterwards (WaitTimeout as ``wait_certificate``).
         """
         assert self.swarm is not None
+        started = time.monotonic()
         before = self.swarm.force_update(self.service_name)
+        self.timings["restart: update sent"] = round(time.monotonic() - started, 2)
         self.swarm.wait_running(self.service_name, before=before, timeout=TASK_TIMEOUT)
-        return self.wait_certificate(timeout)
+        self.timings["restart: new task running"] = round(time.monotonic() - started, 2)
+        certificate = self.wait_certificate(timeout)
+        self.timings["restart: certificate served"] = round(time.monotonic() - started, 2)
+        return certificate
 
     def close(self) -> None:
         """Remove local files (containers, the stack and its volume go with the lab's nodes)."""

@@ -13,7 +13,8 @@ What the lab changes (``LAB_CHANGES``, which reports show): the resolver's
 ``caServer`` is Pebble's directory; Traefik's ACME client (lego) trusts
 Pebble's API CA through ``LEGO_CA_CERTIFICATES``; the task resolves Pebble's
 name through ``extra_hosts`` (a task's resolver cannot see the lab network's
-names); the swarm provider polls every second instead of every 15 s.
+names); the swarm provider polls every second instead of every 15 s, and a new
+configuration is applied at once, not 2 s after the one before.
 
 Usage::
 
@@ -47,8 +48,9 @@ SOCKET = "/var/run/docker.sock"
 LAB_CHANGES = (
     "the ACME server URL (caServer) is Pebble's instead of Let's Encrypt's, and Traefik "
     "trusts Pebble's API CA (LEGO_CA_CERTIFICATES)",
-    "the swarm provider polls services every 1 s instead of every 15 s (refreshSeconds), so "
-    "that a freshly deployed stack is routed at once",
+    "the swarm provider polls services every 1 s instead of every 15 s (refreshSeconds), and "
+    "a new configuration is applied at once instead of 2 s after the one before "
+    "(providersThrottleDuration), so that a freshly deployed stack is routed at once",
 )
 
 
@@ -98,6 +100,9 @@ def traefik_arguments(spec: TraefikStackSpec) -> list[str]:
         # Swarm has no service events: Traefik polls, by default every 15 s. The lab polls
         # every second so that a freshly deployed stack is routed at once (LAB_CHANGES).
         f"--providers.swarm.refreshSeconds={LAB_REFRESH_SECONDS}",
+        # Traefik applies a new configuration at most every 2 s (providersThrottleDuration):
+        # the route to a task seen running waited for it (measured here, LAB_CHANGES).
+        "--providers.providersThrottleDuration=0s",
         "--entrypoints.web.address=:80",
         "--entrypoints.websecure.address=:443",
         f"{resolver}.email=admin@example.com",

@@ -91,6 +91,8 @@ def read_daemon_json(swarm: Swarm, image: str, nodes: int) -> dict[str, NodeDaem
         "env", OFFLINE,
         "docker", "service", "create", "--detach", "--quiet", "--name", JOB_NAME,
         "--mode", "global-job", "--hostname", "{{.Node.Hostname}}",
+        # the image is the one loaded on every node: no digest lookup at Docker Hub's name
+        "--no-resolve-image",
         # the lab's own job: a log driver every lab node runs, whatever daemon.json says
         "--log-driver", "json-file",
         "--mount", "type=bind,source=/etc/docker,target=/host/etc/docker,readonly",

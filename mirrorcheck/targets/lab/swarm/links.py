@@ -17,7 +17,8 @@ import json
 import re
 import tarfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import docker
 import requests
@@ -30,8 +31,15 @@ from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE
 from mirrorcheck.targets.lab.edge.traefik import TraefikEdge
 from mirrorcheck.targets.lab.labels import RunLabels
+from mirrorcheck.targets.lab.nodes import NodeSpec, sets_key
 from mirrorcheck.targets.lab.spec import LabError, LabSpec
-from mirrorcheck.targets.lab.swarm.stack import PreparedStack
+from mirrorcheck.targets.lab.swarm.cluster import OFFLINE_TASKS
+from mirrorcheck.targets.lab.swarm.stack import (
+    PreparedStack,
+    StackError,
+    prepare_stack,
+    shared_mounts,
+)
 from mirrorcheck.text.yaml_source import YamlReadError
 from mirrorcheck.waiting import WaitTimeout, wait_until
 
@@ -140,6 +148,20 @@ def side_by_side(*steps: Callable[[], object]) -> None:
             future.result()
 
 
+def when_done(pool: ThreadPoolExecutor, needs: list[Future], step: Callable[[], object]) -> Future:
+    """``step`` submitted to ``pool``, to run once every one of ``needs`` has succeeded.
+
+    When one of ``needs`` failed, the step does not run and its future holds that error.
+    """
+
+    def run() -> object:
+        for need in needs:
+            need.result()
+        return step()
+
+    return pool.submit(run)
+
+
 def wait_routed(edge: TraefikEdge, timeout: float = ROUTE_TIMEOUT) -> None:
     """Wait until ``https://<fqdn>/v2/`` through Traefik reaches a registry (200 or 401).
 
@@ -190,3 +212,33 @@ def wait_for_route(edge: TraefikEdge, prepared: PreparedStack, spec: LabSpec) ->
             f"routing labels of {spec.stack_source} (`mirrorcheck lint traefik "
             f"{spec.stack_source} --mirror-fqdn {spec.fqdn}`)"
         ) from None
+
+
+def swarm_node_specs(
+    spec: LabSpec, shared_dir: Path, binds: dict[str, str], gateway: str
+) -> list[NodeSpec]:
+    """The lab's nodes as a swarm needs them: ``spec``'s, each with the stack's shared disk.
+
+    Every host path the stack binds is a folder under ``shared_dir`` mounted
+    on every node (``binds`` are mounted too); dockerd gets ``--dns
+    <gateway>`` unless the daemon.json sets ``dns`` (a task's failed lookup
+    then fails at once, not after 20-40 s) and the environment that lets
+    tasks start from the images loaded by name (``OFFLINE_TASKS``).
+    """
+    try:  # the host paths the stack binds (Docker Hub's address is not needed for those)
+        sources = prepare_stack(spec.stack_text, spec.stack_source, fqdn=spec.fqdn, hub_address="")
+    except StackError:
+        sources = None  # the lab's start reports the file
+    binds = dict(binds)
+    for path in shared_mounts(sources.bind_sources if sources else []):
+        folder = shared_dir / path.lstrip("/")
+        folder.mkdir(parents=True, exist_ok=True)
+        binds[str(folder)] = path
+    specs = []
+    for node in spec.node_specs():
+        node.binds = binds
+        if gateway and not sets_key(node.daemon_json, "dns"):
+            node.dockerd_args = [*node.dockerd_args, "--dns", gateway]
+        node.environment = {**node.environment, **OFFLINE_TASKS}
+        specs.append(node)
+    return specs

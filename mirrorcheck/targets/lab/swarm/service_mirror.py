@@ -18,8 +18,11 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -34,11 +37,35 @@ from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.mirror import STORED_TIMEOUT, MirrorStart, start_version
 from mirrorcheck.targets.lab.swarm.cluster import Swarm, SwarmError
 from mirrorcheck.targets.lab.swarm.stack import PreparedStack
-from mirrorcheck.targets.lab.swarm.tasks import Task
+from mirrorcheck.targets.lab.swarm.tasks import Task, running
 from mirrorcheck.targets.mirror_storage import MirrorStorage
 from mirrorcheck.waiting import WaitTimeout, wait_until
 
 STACK_NAME = "mirror"
+# A restart's bound: its new task was scheduled, started and answered in 3-9 s here (2 cores,
+# load 4-15), the old task's stop included.
+RESTART_TIMEOUT = 45.0
+POLL_SECONDS = 0.2
+
+
+class RestartFailed(WaitTimeout):
+    """A forced restart whose new task failed (``tasks``), or did not answer in time."""
+
+    def __init__(self, message: str, tasks: list[Task]) -> None:
+        super().__init__(message)
+        self.tasks = tasks
+
+
+def _timed(step: Callable[[], None]) -> float:
+    """Run ``step``; the seconds it took."""
+    started = time.monotonic()
+    step()
+    return round(time.monotonic() - started, 2)
+
+
+def new_failures(tasks: list[Task], before: set[str] | frozenset[str]) -> list[Task]:
+    """The tasks not in ``before`` (those of before a restart) that failed, newest first."""
+    return [t for t in tasks if t.failed and t.id not in before]
 
 
 class SwarmMirror:
@@ -127,24 +154,70 @@ class SwarmMirror:
         except requests.RequestException:
             return False
 
-    def start(self) -> MirrorStart:
+    def start(self, route: Callable[[], None] | None = None) -> MirrorStart:
         """The first task (after deploy), or a new one (``--force``); how it went.
 
         Never raises for a mirror that does not come up: ``up`` is False and
-        ``log`` holds the task history's errors and the service's log.
+        ``log`` holds the task history's errors and the failed task's log (the
+        service's, every task's, when no task failed). A restart ends at its
+        new task's first failure (a panic exits at once; the swarm's retry
+        comes 5 s later, swarmkit's default restart delay); the first start,
+        at the second (``Swarm.wait_running``). ``route`` waits until Traefik
+        routes to the new task (``links.wait_routed``); it runs while the
+        task's log is read, and its ``WaitTimeout`` makes the start fail (the
+        nodes cannot reach the task). ``timings``: "task", seconds until the
+        task answered or failed; "route", the route's wait.
         """
-        before: set[str] = set()
+        started, restart, self._started = time.monotonic(), self._started, True
         try:
-            if self._started:
-                before = self.swarm.force_update(self.service)
-            self._started = True
-            self.task = self.swarm.wait_running(self.service, ready=self._answers, before=before)
+            if restart:
+                self.task = self._restart()
+            else:
+                self.task = self.swarm.wait_running(self.service, ready=self._answers)
         except (WaitTimeout, SwarmError) as error:
-            log = self.swarm.service_logs(self.service)
-            return MirrorStart(False, f"{error}\n--- service log, every task ---\n{log}")
-        log = self.log()
-        self.version = start_version(log) or self.version
-        return MirrorStart(True, log, self.version)
+            timings = {"task": round(time.monotonic() - started, 2)}
+            return MirrorStart(False, f"{error}\n{self._failure_log(error)}", timings=timings)
+        timings = {"task": round(time.monotonic() - started, 2)}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            routed = pool.submit(_timed, route) if route is not None else None
+            log = self.log()
+            self.version = start_version(log) or self.version
+            try:
+                if routed is not None:
+                    timings["route"] = routed.result()
+            except WaitTimeout as error:
+                problem = f"the new task runs, Traefik does not route to it: {error}"
+                return MirrorStart(False, problem, timings=timings)
+        return MirrorStart(True, log, self.version, timings)
+
+    def _restart(self) -> Task:
+        """Force a new task and wait until it answers; ``RestartFailed`` at its first failure."""
+        before = self.swarm.force_update(self.service)
+        seen: dict[str, list[Task]] = {"failed": []}
+
+        def answering() -> Task | None:
+            tasks = self.swarm.tasks(self.service)
+            seen["failed"] = new_failures(tasks, before)
+            return next((t for t in running(tasks, before) if self._answers(t)), None)
+
+        def failed() -> str | None:
+            return "\n".join(t.describe() for t in seen["failed"]) or None
+
+        try:
+            return wait_until(
+                answering, timeout=RESTART_TIMEOUT, interval=POLL_SECONDS, give_up=failed,
+                what=f"a new task of service {self.service} to answer",
+            )  # fmt: skip
+        except WaitTimeout as error:
+            raise RestartFailed(str(error), seen["failed"]) from None
+
+    def _failure_log(self, error: Exception) -> str:
+        """The failed task's own log (its container's, at its node), else the service's."""
+        failed = error.tasks if isinstance(error, RestartFailed) else []
+        for task in failed:
+            with contextlib.suppress(SwarmError):
+                return f"--- log of {task.describe()} ---\n{self.swarm.task_log(task)}"
+        return f"--- service log, every task ---\n{self.swarm.service_logs(self.service)}"
 
     def log(self) -> str:
         """The current task's log (its container's, since its start); before a task runs,

@@ -29,7 +29,7 @@ Usage::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -297,3 +297,18 @@ def shared_mounts(bind_sources: list[str]) -> list[str]:
         if not any(path == k or k in path.parents for k in kept):
             kept.append(path)
     return [str(p) for p in kept]
+
+
+def lay_out_shared(prepared: PreparedStack, shared_dir: Path, config_text: str) -> None:
+    """The shared disk under ``shared_dir``: every bind source a folder, the config a file.
+
+    The registry's config file (``prepared.config_source``) gets ``config_text``.
+    """
+    shared_dir.mkdir(parents=True, exist_ok=True)
+    for source in prepared.bind_sources:
+        target = shared_dir / source.lstrip("/")
+        if source == prepared.config_source:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(config_text)
+        else:
+            target.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -36,23 +38,20 @@ from mirrorcheck.targets.lab.edge.traefik import TraefikEdge
 from mirrorcheck.targets.lab.edge.user_traefik import UserTraefikError
 from mirrorcheck.targets.lab.mirror import MirrorStart
 from mirrorcheck.targets.lab.node_pool import NamePin, NodePool
-from mirrorcheck.targets.lab.nodes import NodeSpec, sets_key
+from mirrorcheck.targets.lab.nodes import NodeSpec
 from mirrorcheck.targets.lab.spec import LabError, LabSpec
-from mirrorcheck.targets.lab.swarm.cluster import (
-    OFFLINE_TASKS,
-    HostForced,
-    Swarm,
-    SwarmError,
-    force_on_stacks,
-)
+from mirrorcheck.targets.lab.swarm.cluster import HostForced, Swarm, SwarmError, force_on_stacks
 from mirrorcheck.targets.lab.swarm.daemon_job import NodeDaemonJson, read_daemon_json
+from mirrorcheck.targets.lab.swarm.image_archives import Archives, archive_cache
 from mirrorcheck.targets.lab.swarm.links import (
     edge_network,
     log_driver,
     registry_image_trusting,
     side_by_side,
+    swarm_node_specs,
     wait_for_route,
     wait_routed,
+    when_done,
 )
 from mirrorcheck.targets.lab.swarm.service_mirror import STACK_NAME, SwarmMirror
 from mirrorcheck.targets.lab.swarm.stack import (
@@ -60,9 +59,10 @@ from mirrorcheck.targets.lab.swarm.stack import (
     PreparedStack,
     StackError,
     host_forced,
+    lay_out_shared,
     prepare_stack,
-    shared_mounts,
 )
+from mirrorcheck.targets.lab.timeline import Timeline
 from mirrorcheck.targets.lab.topology import Lab
 from mirrorcheck.targets.lab.upstream import Upstream
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
@@ -70,6 +70,7 @@ from mirrorcheck.waiting import WaitTimeout
 
 REGISTRY_STACK_IMAGE = "registry:2"
 IMAGES_MOUNT = "/srv/mirrorcheck-images"  # where every node sees the lab's image archives
+REGISTRY_ARCHIVE = "registry.tar"
 
 
 class SwarmLab(Lab):
@@ -96,7 +97,7 @@ class SwarmLab(Lab):
             self.context,
             spec.images["node"],
             self.pin,
-            self.cert_files.ca_cert,  # until Pebble's issuing root is known (``_start_parts``)
+            self.cert_files.ca_cert,  # until Pebble's issuing root is known (``_trust_and_pin``)
             spec.daemon_json_source,
             timings=self.timings,
             hub_ca=self.hub_files.ca_cert,
@@ -106,6 +107,10 @@ class SwarmLab(Lab):
         self.images_dir = Path(self._workdir.name) / "images"
         self.images_dir.mkdir()
         self.swarm: Swarm | None = None
+        self.timeline = Timeline()  # when each step of the start ran (``describe``)
+        self.edge.timeline = self.node_pool.timeline = self.timeline
+        self.archives = Archives(self.images_dir, IMAGES_MOUNT, self.timeline, archive_cache())
+        self._node_archives: dict[str, str] = {}  # registry / traefik -> its path in the nodes
         self.prepared: PreparedStack | None = None
         self.mirror_config_changes: list[str] = []  # what the lab changed in the config
         self.daemon_rows: dict[str, NodeDaemonJson] = {}
@@ -119,30 +124,30 @@ class SwarmLab(Lab):
     def start(self) -> SwarmLab:
         """Build the swarm and deploy the stack; on failure remove what was made, then raise.
 
-        Raises ``LabError`` (the stack cannot be read, the swarm cannot be
-        formed, the mirror's service does not run: each with its cause and fix),
-        ``WaitTimeout`` when another part does not come up.
+        Each step runs once what it needs is there (``timeline``: when each
+        ran). Raises ``LabError`` (the stack cannot be read, the swarm cannot
+        be formed, the mirror's service does not run: each with its cause
+        and fix), ``WaitTimeout`` when another part does not come up.
         """
         started = time.monotonic()
+        self.timeline.restart()
         try:
             self._timed("network", self.context.create_network)
-            self._timed("upstream, acme, nodes", self._start_parts)
+            self._timed("upstream, acme, nodes, image archives", self._start_parts)
             self._timed("prepare stack", self._prepare)
-            self._timed("swarm, images", self._form_swarm_and_load)
-            self._timed("deploy", self._deploy)
-            # Traefik polls the swarm every second: it may start beside the user's stack.
-            self._timed("mirror, traefik", lambda: side_by_side(self._mirror, self._deploy_edge))
-            self._timed("certificate, global job", self._route_and_job)
+            self._timed("swarm, images, stack, traefik, certificate", self._form_and_deploy)
             self.timings["swarm topology up, first certificate"] = round(
                 self._certified_at - started, 3
             )
         except BaseException:
             self.close()
             raise
-        if self.swarm is not None:
-            self.timings.update(self.swarm.timings)
         self.timings["swarm topology up"] = round(time.monotonic() - started, 3)
         return self
+
+    def _timed(self, phase: str, step: Callable[[], object]) -> None:
+        with self.timeline.span(phase):
+            super()._timed(phase, step)
 
     def close(self) -> None:
         """Remove every container, network and volume of this lab, and its registry image."""
@@ -157,20 +162,21 @@ class SwarmLab(Lab):
                 self.client.images.remove(self._registry_image, force=True)
 
     def _start_parts(self) -> None:
-        """Docker Hub's stand-in, Pebble, the registry image and the nodes, side by side.
-
-        The nodes trust Pebble's issuing root once Pebble has started (it
-        changes at every start); nodes added later get it at their start.
-        """
+        """Docker Hub's stand-in, Pebble, the image archives (saved while the nodes start;
+        Traefik's from a cache kept between runs) and the nodes, side by side."""
         steps = [
             self.upstream_registry.start,
             self.edge.start_acme,
-            self._build_registry_image,
+            self._save_archives,
             lambda: self.add_nodes(self._node_specs()),
         ]
         side_by_side(*steps)
         self.node_pool.ca_cert = self.edge.root_file
+
+    def _trust_and_pin(self, manager: DockerExecNode) -> None:
+        """Every node trusts Pebble's root of this start, and reaches the mirror at ``manager``."""
         self.node_pool.trust(self.edge.issuing_root())
+        self.node_pool.pin(self.node_address(manager))
 
     def _prepare(self) -> None:
         text, self.mirror_config_changes = registry_configs.mirror_config(
@@ -193,89 +199,87 @@ class SwarmLab(Lab):
                 f"lint registry-config {self.spec.registry_config_source} --stack "
                 f"{self.spec.stack_source}` and correct what it reports"
             ) from None
-        self.shared_dir.mkdir(parents=True, exist_ok=True)
-        config = self.prepared.config_source
-        for source in self.prepared.bind_sources:
-            target = self.shared_dir / source.lstrip("/")
-            if source == config:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text)
-            else:
-                target.mkdir(parents=True, exist_ok=True)
+        lay_out_shared(self.prepared, self.shared_dir, text)
 
     def _node_specs(self) -> list[NodeSpec]:
-        try:  # the host paths the stack binds (Docker Hub's address is not needed for those)
-            sources = prepare_stack(
-                self.spec.stack_text, self.spec.stack_source, fqdn=self.spec.fqdn, hub_address=""
-            ).bind_sources
-        except StackError:
-            sources = []  # _prepare reports the file
-        binds = {str(self.images_dir): IMAGES_MOUNT}  # the image archives, saved once
-        for path in shared_mounts(sources):
-            folder = self.shared_dir / path.lstrip("/")
-            folder.mkdir(parents=True, exist_ok=True)
-            binds[str(folder)] = path
         network = self.client.networks.get(self.context.network_name)
         gateway = (network.attrs["IPAM"]["Config"] or [{}])[0].get("Gateway", "")
-        specs = []
-        for spec in self.spec.node_specs():
-            spec.binds = binds
-            # A task's failed lookups then fail at once (no DNS there), not after 20-40 s.
-            if gateway and not sets_key(spec.daemon_json, "dns"):
-                spec.dockerd_args = [*spec.dockerd_args, "--dns", gateway]
-            # Tasks start from the images loaded by name, without asking Docker Hub first.
-            spec.environment = {**spec.environment, **OFFLINE_TASKS}
-            specs.append(spec)
-        return specs
+        return swarm_node_specs(self.spec, self.shared_dir, self.archives.binds(), gateway)
 
-    def _form_swarm_and_load(self) -> None:
-        """The swarm forms while the images load into the nodes (neither needs the other)."""
+    def _form_and_deploy(self) -> None:
+        """The swarm forms while the nodes load the images (the manager Traefik's and
+        ``registry:2``, the workers ``registry:2``); each deploy starts when it can. The
+        global job starts once the mirror runs, so that it does not slow the mirror's start."""
         up = [n for n in self.nodes if not n.startup_error]
         if not up or up[0].name != "node-1":
             reasons = "\n".join(n.startup_error or "" for n in self.nodes)
             raise LabError(f"no swarm without node-1's dockerd:\n{reasons}")
         self.swarm = Swarm(up[0], {n.name: self.node_address(n) for n in up})
-        swarm = self.swarm
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            formed = pool.submit(swarm.form, up[1:])
-            loaded = pool.submit(self._load_images)
-            try:
-                formed.result()
-            except SwarmError as error:
-                raise LabError(f"the nodes could not form a swarm: {error}") from None
-            loaded.result()
-
-    def _build_registry_image(self) -> None:
-        self._registry_image, self._registry_tag = registry_image_trusting(
-            self.client,
-            self.spec.images["registry"],
-            self.hub_files.ca_cert.read_bytes(),
-            self.labels,
-            self.context.name("registry").split("mirrorcheck-", 1)[-1],
+        force_on_stacks(self.swarm.manager, self.forced)
+        manager, workers = up[0], up[1:]
+        names = {REGISTRY_STACK_IMAGE: self._registry_tag}
+        registry, traefik = self._node_archives["registry"], self._node_archives["traefik"]
+        to_manager = partial(
+            self.archives.load,
+            [manager],
+            [traefik, registry],
+            {**names, **self.edge.images_for_nodes},
         )
+        with ThreadPoolExecutor(max_workers=8) as pool:
 
-    def _load_images(self) -> None:
-        """``registry:2`` into every node, Traefik's image into the manager (where it runs)."""
-        assert self.swarm is not None
-        swarm = self.swarm
-        members = [n for n in self.nodes if n.name in swarm.addresses]
-        registry = {REGISTRY_STACK_IMAGE: self._registry_tag}
-        # One archive per group of nodes: the manager's holds the layers both images share once.
-        loads = [
-            ([n for n in members if n is not swarm.manager], registry),
-            ([swarm.manager], {**registry, **self.edge.images_for_nodes}),
-        ]
+            def after(needs: list[Future], phase: str, step: Callable[[], object]) -> Future:
+                return when_done(pool, needs, partial(self._timed, phase, step))
+
+            formed = after([], "swarm formed, networks", partial(self._form, workers))
+            trusted = after([], "nodes trust pebble, pinned", partial(self._trust_and_pin, manager))
+            on_manager = after([], "images, manager", to_manager)
+            on_workers = after(
+                [], "images, workers", partial(self.archives.load, workers, [registry], names)
+            )
+            edge = after([formed, on_manager], "traefik", self._deploy_edge)
+            deployed = after([formed, on_manager, on_workers], "deploy", self._deploy)
+            mirror = after([deployed], "mirror", self._start_mirror_or_raise)
+            routed = after([mirror, edge], "route, certificate", self._wait_route)
+            job = after([mirror], "global job", self._read_daemon_json)
+            for step in (formed, on_workers, on_manager, deployed, mirror, edge, routed, trusted):
+                step.result()
+            job.result()
+
+    def _form(self, workers: list[DockerExecNode]) -> None:
+        """The manager and ``workers`` form the swarm; the stacks' external networks exist."""
+        assert self.swarm is not None and self.prepared is not None
         try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                list(
-                    pool.map(
-                        lambda load: swarm.load_images(*load, self.images_dir, IMAGES_MOUNT),
-                        [x for x in loads if x[0]],
-                    )
-                )
+            self.swarm.form(workers)
         except SwarmError as error:
-            raise LabError(str(error)) from None
-        force_on_stacks(swarm.manager, self.forced)
+            raise LabError(f"the nodes could not form a swarm: {error}") from None
+        networks = list(dict.fromkeys([*self.prepared.external_networks, self.edge.network]))
+        try:
+            self.swarm.create_networks(networks)
+        except SwarmError as error:
+            raise self._refused(error) from None
+
+    def _save_archives(self) -> None:
+        """Traefik's image (once per image ID, ``Archives.keep``), and the registry image
+        trusting Docker Hub's stand-in, built then saved, side by side."""
+
+        def traefik() -> None:
+            for image in self.edge.images_for_nodes.values():
+                self._node_archives["traefik"] = self.archives.keep(self.client, image)
+
+        def registry() -> None:
+            with self.timeline.span("registry image built"):
+                self._registry_image, self._registry_tag = registry_image_trusting(
+                    self.client,
+                    self.spec.images["registry"],
+                    self.hub_files.ca_cert.read_bytes(),
+                    self.labels,
+                    self.context.name("registry").split("mirrorcheck-", 1)[-1],
+                )
+            self._node_archives["registry"] = self.archives.save(
+                REGISTRY_ARCHIVE, [self._registry_tag]
+            )
+
+        side_by_side(traefik, registry)
 
     def _host_forced(self, text: str, stack: str) -> tuple[str, list[str]]:
         return host_forced(
@@ -283,13 +287,6 @@ class SwarmLab(Lab):
             stack,
             node_log_driver=log_driver(self.spec.daemon_json),
         )
-
-    def _mirror(self) -> None:
-        self._timed("mirror", self._start_mirror_or_raise)
-
-    def _route_and_job(self) -> None:
-        """The route and first certificate, while the global job reads every node's daemon.json."""
-        side_by_side(self._wait_route, self._read_daemon_json)
 
     def _deploy_edge(self) -> None:
         """Traefik on the manager (the user's stack's networks exist); nodes pinned to it."""
@@ -300,20 +297,13 @@ class SwarmLab(Lab):
             raise LabError(f"Traefik did not start on the swarm: {error}") from None
         except UserTraefikError as error:  # --traefik-config that cannot run
             raise LabError(str(error)) from None
-        self.node_pool.pin(self.edge.manager_address)
 
     def _deploy(self) -> None:
         assert self.swarm is not None and self.prepared is not None
-        networks = list(dict.fromkeys([*self.prepared.external_networks, self.edge.network]))
         try:
-            self.swarm.create_networks(networks)
             self.swarm.deploy(STACK_NAME, self.prepared.text, f"{STACK_DIR}/stack.yml")
         except SwarmError as error:
-            raise LabError(
-                f"docker stack deploy refused {self.spec.stack_source}: {error}\nFix: correct "
-                f"the stack file as docker says (`docker stack deploy -c {self.spec.stack_source} "
-                "mirror` on a swarm manager shows the same)"
-            ) from None
+            raise self._refused(error) from None
         self.mirror_registry = SwarmMirror(
             self.swarm,
             self.prepared,
@@ -321,6 +311,13 @@ class SwarmLab(Lab):
             self.mirror_config_changes,
             self.shared_dir,
             self.swarm.addresses,
+        )
+
+    def _refused(self, error: SwarmError) -> LabError:
+        return LabError(
+            f"docker stack deploy refused {self.spec.stack_source}: {error}\nFix: correct "
+            f"the stack file as docker says (`docker stack deploy -c {self.spec.stack_source} "
+            "mirror` on a swarm manager shows the same)"
         )
 
     def _wait_route(self) -> None:
@@ -348,14 +345,9 @@ class SwarmLab(Lab):
         routes to it (it follows tasks by polling the swarm; until then it
         answers 502 for the old one).
         """
-        outcome = self.mirror_registry.start()
-        if not outcome.up or not self._certified_at:  # the lab's start awaits the route itself
-            return outcome
-        try:
-            wait_routed(self.edge)
-        except WaitTimeout as error:
-            return MirrorStart(False, f"the new task runs, Traefik does not route to it: {error}")
-        return outcome
+        # The lab's start awaits the route itself; a restart, while the task's log is read.
+        route = partial(wait_routed, self.edge) if self._certified_at else None
+        return self.mirror_registry.start(route=route)
 
     @property
     def acme(self) -> TraefikEdge:
@@ -414,4 +406,5 @@ class SwarmLab(Lab):
             **self.edge.describe(),
             **self.changes_made(),
             "global_job": self.node_accounts_extra(),
+            "timeline": self.timeline.rows(),
         }
