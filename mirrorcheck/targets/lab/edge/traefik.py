@@ -58,6 +58,7 @@ from mirrorcheck.targets.lab.edge.user_traefik import (
 )
 from mirrorcheck.targets.lab.lifecycle import LabContext
 from mirrorcheck.targets.lab.swarm.cluster import Swarm, put_file
+from mirrorcheck.targets.lab.swarm.json_logs import read_service_log
 from mirrorcheck.targets.lab.timeline import Timeline
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.waiting import wait_until
@@ -338,9 +339,14 @@ class TraefikEdge:
     def log(self) -> str:
         """Every Traefik task's output on the manager, oldest task first (one exec there).
 
-        stdout and stderr of each in the order written, as ``container_log`` reads them.
+        stdout and stderr of each in the order written, as ``container_log`` reads them:
+        from their json-file log files (``json_logs``, about 0.07 s), or with
+        ``docker logs`` when those are not complete (about 0.3 s).
         """
         assert self.swarm is not None
+        read = read_service_log(self.swarm.manager, self.service_name)
+        if read is not None:
+            return read
         # docker ps lists the newest first; tac turns that round.
         script = (
             'for c in $(docker ps -a -q --no-trunc --filter "label=$0" | tac); '
