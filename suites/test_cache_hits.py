@@ -44,8 +44,7 @@ def _again_at_once(lab, usable_nodes, first_pulls, by_digest: bool) -> dict[str,
         if first_pulls.first_pull_problem(node.name) is None:
             image = first_pulls.images[node.name]
             by_digest_reference = f"{image.name}@{image.manifest_digest}"
-            node.remove_image(image.reference)
-            node.remove_image(by_digest_reference)
+            node.remove_image(image.reference, by_digest_reference)
             orders.append(PullOrder(node, image, by_digest_reference if by_digest else None))
     return measure_pulls(lab, orders)
 

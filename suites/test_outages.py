@@ -63,13 +63,8 @@ class Outage:
 
 
 def _forget(node: Node, image: SyntheticImage) -> None:
-    """Remove every reference to ``image`` (tag and digest), so a pull needs its blobs again.
-
-    One ``docker image rm`` for both (``Node.remove_image`` takes one): it
-    removes what is there and names what was not, which is no error here.
-    """
-    digest = f"{image.name}@{image.manifest_digest}"
-    node.run("docker", "image", "rm", "--force", image.reference, digest, timeout=60)
+    """Remove every reference to ``image`` (tag and digest), so a pull needs its blobs again."""
+    node.remove_image(image.reference, f"{image.name}@{image.manifest_digest}")
 
 
 def _pull_cached(node: Node, image: SyntheticImage) -> list[PullResult]:

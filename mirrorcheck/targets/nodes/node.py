@@ -99,9 +99,14 @@ class Node(ABC):
                 digest = line.split(" ", 1)[1].strip()
         return PullResult(self.name, image, result.ok, seconds, result.output, digest)
 
-    def remove_image(self, image: str) -> None:
-        """Forget a pulled image so that the next pull goes to the registry again."""
-        self.run("docker", "image", "rm", "--force", image, timeout=60)
+    def remove_image(self, *images: str) -> None:
+        """Forget pulled images, so that the next pull goes to the registry again.
+
+        ``images``: references (by tag or by digest). One ``docker image rm`` for
+        all of them: it removes what is there and names what was not, which is
+        no error here.
+        """
+        self.run("docker", "image", "rm", "--force", *images, timeout=60)
 
     def has_image(self, image: str) -> bool:
         return self.run("docker", "image", "inspect", image, timeout=30).ok
