@@ -95,6 +95,7 @@ def measure_pulls(lab, orders: Sequence[PullOrder]) -> dict[str, MeasuredPull]:
         results = list(pool.map(lambda o: o.node.pull(o.reference or o.image.reference), orders))
     lab.settle(*(o.image for o, result in zip(orders, results, strict=True) if result.ok))
     upstream, proxy = lab.upstream_traffic(upstream_mark), lab.proxy_traffic(proxy_mark)
+    bypass = lab.bypass_traffic(None, upstream_mark)  # every node's, told apart by address
     measured = {}
     for order, result in zip(orders, results, strict=True):
         name = order.image.name
@@ -103,7 +104,7 @@ def measure_pulls(lab, orders: Sequence[PullOrder]) -> dict[str, MeasuredPull]:
             result,
             upstream.for_repository(name),
             proxy.from_client(address).for_repository(name),
-            lab.bypass_traffic(order.node, upstream_mark).for_repository(name),
+            bypass.from_client(address).for_repository(name),
         )
     return measured
 
