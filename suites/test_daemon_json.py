@@ -136,7 +136,7 @@ def test_node_daemon_json_passes_the_reader(
     info = reading.info.get()
     version = str(info.get("ServerVersion") or "")
     result = judge(_node_file(node, reading), settings, deployment.mirror_url)
-    mirrors = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
+    mirrors = reading.running_mirrors()
     record_property(
         "node_status",
         {
@@ -154,10 +154,9 @@ def test_node_daemon_json_passes_the_reader(
 def test_node_daemon_runs_the_mirrors_its_daemon_json_lists(node, node_readings, record_property):
     """docker info's mirrors are the file's, normalised: the daemon was restarted (or reloaded)."""
     reading = node_readings[node.name]
-    info = reading.info.get()
+    running = reading.running_mirrors()
     doc = _node_file(node, reading)
     listed = effective_mirrors(doc)
-    running = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
     record_property("effective_mirrors", running)
     assert running == listed, (
         f"{node.name}: the running dockerd uses the mirrors {running} (docker info, "
