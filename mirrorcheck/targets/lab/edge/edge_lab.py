@@ -15,9 +15,7 @@ Usage::
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import docker
 import yaml
@@ -124,8 +122,7 @@ class EdgeLab:
         self.swarm = Swarm(node, {node.name: address})
         self.swarm.form([])
         names = {"registry:2": self.images["registry"], **self.edge.images_for_nodes}
-        with tempfile.TemporaryDirectory(prefix="mirrorcheck-edge-") as workdir:
-            self.swarm.load_images([node], names, Path(workdir))
+        self.swarm.load_images([node], names)
         self.swarm.create_networks([NETWORK])
         self._timed("node, swarm, images", started)
         started = time.monotonic()

@@ -11,7 +11,7 @@ Pebble down backs off for a minute)::
 
     edge = TraefikEdge(context, images, "mirror.test", network="traefik_public")
     edge.start_acme()                              # Pebble's /dir answers
-    swarm.load_images(nodes, {**edge.images_for_nodes, ...}, workdir)
+    swarm.load_images(nodes, {**edge.images_for_nodes, ...})
     edge.deploy(manager, "172.18.0.5")             # the Traefik stack; Traefik's task runs
     ...                                            # the user's stack deployed
     edge.wait_certificate()                        # https://mirror.test/v2/ with Pebble's cert

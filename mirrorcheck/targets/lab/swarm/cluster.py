@@ -11,7 +11,7 @@ Usage::
 
     swarm = Swarm(manager, {"node-1": "172.18.0.5", ...})
     swarm.form(workers)                             # 1 manager, the rest join
-    swarm.load_images(nodes, {"registry:2": "mirrorcheck/registry:abc"}, workdir)
+    swarm.load_images(nodes, {"registry:2": "mirrorcheck/registry:abc"})
     swarm.create_networks(["traefik_public"])       # attachable overlays
     swarm.deploy("mirror", stack_text)              # docker stack deploy
     swarm.wait_running("mirror_registry-mirror", ready=lambda task: ..., timeout=30)
@@ -23,12 +23,11 @@ import contextlib
 import io
 import subprocess
 import tarfile
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from weakref import WeakKeyDictionary
 
 from docker.models.containers import Container
@@ -142,57 +141,18 @@ class Swarm:
             list(pool.map(join, workers))
         self.members.update({node.name: node for node in workers})
 
-    def load_images(
-        self,
-        nodes: list[DockerExecNode],
-        names: dict[str, str],
-        workdir: Path | None = None,
-        node_dir: str | None = None,
-    ) -> None:
-        """Save the host's images once, load them into every node, tag them as ``names`` say.
+    def load_images(self, nodes: list[DockerExecNode], names: dict[str, str]) -> None:
+        """Stream the host's images into every node at once, tag them as ``names`` say.
 
         ``names`` maps the name a stack uses (``registry:2``) to the host's
-        image tag. With ``workdir`` mounted at ``node_dir`` in every node, the
-        archive is saved there once and each node loads it from that file
-        (about twice as fast as streaming it through ``docker exec``);
-        otherwise it streams from ``docker save`` into every node's ``docker
-        load`` at once. Raises SwarmError naming the step or node that failed.
+        image tag: ``docker save`` streams into every node's ``docker load`` at
+        once (the swarm lab loads archive files instead: ``image_archives``).
+        Raises SwarmError naming the step or node that failed.
         """
-        if workdir is not None and node_dir is not None:
-            self._load_from_file(nodes, names, workdir, node_dir)
-        else:
-            self._load_streamed(nodes, names)
+        self._load_streamed(nodes, names)
         for node in nodes:
             for name, source in names.items():
                 self.run("docker", "tag", source, name, node=node)
-
-    def _load_from_file(
-        self, nodes: list[DockerExecNode], names: dict[str, str], workdir: Path, node_dir: str
-    ) -> None:
-        sources = sorted(set(names.values()))
-        archive = Path(tempfile.mkstemp(suffix=".tar", dir=workdir)[1])
-        started = time.monotonic()
-        try:
-            saved = subprocess.run(
-                ["docker", "save", "-o", str(archive), *sources],
-                capture_output=True, text=True, timeout=LOAD_TIMEOUT, check=False,
-            )  # fmt: skip
-            if saved.returncode != 0:
-                raise SwarmError(f"docker save {' '.join(sources)} failed: {saved.stderr.strip()}")
-            inside = f"{node_dir.rstrip('/')}/{archive.name}"
-            with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-                list(
-                    pool.map(
-                        lambda node: self.run(
-                            "docker", "load", "-q", "-i", inside, node=node, timeout=LOAD_TIMEOUT
-                        ),
-                        nodes,
-                    )
-                )
-        finally:
-            archive.unlink(missing_ok=True)
-        group = ", ".join(node.name for node in nodes)
-        self.timings[f"images loaded into {group}"] = round(time.monotonic() - started, 3)
 
     def _load_streamed(self, nodes: list[DockerExecNode], names: dict[str, str]) -> None:
         sources = sorted(set(names.values()))
