@@ -106,8 +106,9 @@ def make_layer(size: int, label: str) -> tuple[bytes, str]:
         info.mode = 0o644
         archive.addfile(info, io.BytesIO(payload))
     uncompressed = raw.getvalue()
-    # Level 1: random bytes do not compress anyway; the level only costs time.
-    return gzip.compress(uncompressed, compresslevel=1, mtime=0), sha256_digest(uncompressed)
+    # Level 0 (stored blocks, still gzip): random bytes do not compress anyway, and level 1
+    # took 1.4 s for a 52 MiB layer where level 0 takes 0.1 s.
+    return gzip.compress(uncompressed, compresslevel=0, mtime=0), sha256_digest(uncompressed)
 
 
 def make_manifest(
