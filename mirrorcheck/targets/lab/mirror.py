@@ -181,22 +181,23 @@ class Mirror(LoggedRole):
             storage_location=storage,
         )
 
-    def wait_stored(self, image: SyntheticImage, layers: list[str] | None = None) -> None:
+    def wait_stored(self, image: SyntheticImage, layers: list[str] | None = None) -> bool:
         """Wait until the layers of ``image`` are files in the mirror's persistent storage.
 
         ``layers``: only these digests (those the mirror fetched; a node that
         bypassed the mirror stored nothing there); default every layer.
         distribution 2.8 copies a blob into storage in the background after the
-        pull itself has finished. Returns at once when the storage is not a
-        persistent filesystem or nothing is awaited; ``WaitTimeout`` after 30 s.
+        pull itself has finished. True once they are there or nothing is
+        awaited; False at once when the storage is not a persistent filesystem
+        (nothing to look at); ``WaitTimeout`` after 30 s.
         """
         root = self.storage_root()
-        if self.container is None or not root or not self.persistent_storage:
-            return
         digests = image.layer_digests if layers is None else layers
+        if not digests:
+            return True
+        if self.container is None or not root or not self.persistent_storage:
+            return False
         paths = [f"{root}/docker/registry/v2/blobs/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
-        if not paths:
-            return
         every_file_there = ["sh", "-c", 'for p; do test -f "$p" || exit 1; done', "-"]
         container = self.container
         wait_until(
@@ -204,3 +205,4 @@ class Mirror(LoggedRole):
             timeout=STORED_TIMEOUT,
             what=f"the mirror to store the {len(paths)} layers of {image.reference}",
         )
+        return True

@@ -333,21 +333,35 @@ class Lab:
         return self.tls_proxy.traffic(since)
 
     def settle(self, *images: SyntheticImage | None) -> None:
-        """Wait until the upstream has gone quiet and the mirror has stored what it fetched.
+        """Wait until the upstream's log holds every request so far and the mirror has
+        stored what it fetched.
 
         distribution 2.8 copies a blob into storage in the background after the
         pull itself has finished; counting before that copy ends would miss it.
         Only the layers of ``images`` (``None`` entries are skipped) the mirror
         fetched upstream are awaited: a pull that bypassed the mirror left
-        nothing there. Each wait is bounded (30 s) and raises ``WaitTimeout``
-        saying what it awaited.
+        nothing there. The log is caught up by a barrier request
+        (``Upstream.wait_logged``) before and after the stored copies; when the
+        mirror's storage cannot be looked at, by the log going quiet instead.
+        Each wait is bounded (30 s) and raises ``WaitTimeout`` saying what it
+        awaited.
         """
-        self.upstream_registry.wait_quiet()
+        upstream = self.upstream_registry
+        upstream.wait_logged()
         awaited = [image for image in images if image is not None]
-        fetched = self.upstream_traffic(0).blob_gets() if awaited else {}
-        for image in awaited:
-            layers = [d for d in image.layer_digests if fetched.get(d)]
-            self.mirror_registry.wait_stored(image, layers)
+        if not awaited:
+            return
+        fetched = self.upstream_traffic(0).blob_gets()
+        seen = [
+            self.mirror_registry.wait_stored(
+                image, [d for d in image.layer_digests if fetched.get(d)]
+            )
+            for image in awaited
+        ]
+        if all(seen):
+            upstream.wait_logged()  # the stored copies' own fetches
+        else:
+            upstream.wait_quiet()
 
     # -- failures on purpose -------------------------------------------------
 

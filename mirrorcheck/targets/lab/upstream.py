@@ -26,9 +26,11 @@ Usage::
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import requests
 from docker.models.containers import Container
 
 from mirrorcheck.probes.access_log import Traffic
@@ -44,7 +46,7 @@ from mirrorcheck.targets.lab.lifecycle import (
     LoggedRole,
     wait_for_registry,
 )
-from mirrorcheck.waiting import wait_until
+from mirrorcheck.waiting import WaitTimeout, wait_until
 
 # A steady upstream keeps its container (and address) through an outage: its
 # registry runs under a loop that holds while DOWN_FLAG exists.
@@ -63,6 +65,9 @@ STEADY_COMMAND = [
 # check read the log. Half a second of no growth is the bound that held under load.
 QUIET_SECONDS = 0.5
 QUIET_TIMEOUT = 30.0
+# The lab's own request that ends a stretch of the log (``wait_logged``): its query string
+# makes its line unique; it comes from the host's address, which no accounting counts.
+BARRIER_QUERY = "mirrorcheck-barrier"
 HUB_HOST = DOCKER_HUB_NAMES[0]
 
 
@@ -138,6 +143,39 @@ class Upstream(LoggedRole):
         """
         found = Traffic(r for r in self.traffic(since).requests if r.client in clients)
         return found if docker_engine is None else found.by_agent(docker_engine)
+
+    def wait_logged(self, timeout: float = QUIET_TIMEOUT) -> None:
+        """Wait until the log holds every request answered before this call.
+
+        The lab sends ``GET /v2/?mirrorcheck-barrier=<id>`` and waits until its
+        line is in the log. distribution writes a request's line as its handler
+        returns (``response completed``), so a request answered before the
+        barrier was sent has its line written before the barrier's own: the
+        barrier's connection, TLS handshake and handler take far longer than a
+        finished handler takes to log. A refused barrier means the stand-in is
+        down, and a stopped registry logs nothing more: it returns at once.
+        Raises ``WaitTimeout`` (``timeout`` seconds) saying what it awaited.
+        """
+        if self._placeholder is not None:
+            return  # down: the stopped registry logs nothing more
+        barrier = uuid.uuid4().hex
+        client = self.client(timeout=min(timeout, 5.0))
+        try:
+            client.session.get(
+                client.url(f"/v2/?{BARRIER_QUERY}={barrier}"), timeout=client.timeout
+            ).close()
+        except requests.ConnectionError:
+            return
+        except requests.RequestException as error:
+            raise WaitTimeout(
+                f"the upstream did not answer the lab's barrier request: {error}"
+            ) from None
+        wait_until(
+            lambda: barrier in self.log(),
+            timeout=timeout,
+            interval=0.05,
+            what=f"the upstream's log to show the lab's barrier request {barrier}",
+        )
 
     def wait_quiet(self, seconds: float = QUIET_SECONDS) -> None:
         """Wait until the log has not grown for ``seconds``; ``WaitTimeout`` after 30 s."""

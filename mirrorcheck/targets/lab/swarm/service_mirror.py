@@ -262,22 +262,26 @@ class SwarmMirror:
             storage_location=storage,
         )
 
-    def wait_stored(self, image: SyntheticImage, layers: list[str] | None = None) -> None:
+    def wait_stored(self, image: SyntheticImage, layers: list[str] | None = None) -> bool:
         """Wait until ``layers`` (default: all) of ``image`` are files on the shared disk.
 
-        Returns at once when the storage is not on the shared disk (nothing to
-        look at from here); ``WaitTimeout`` after 30 s.
+        True once they are there or nothing is awaited; False at once when the
+        storage is not on the shared disk (nothing to look at from here);
+        ``WaitTimeout`` after 30 s.
         """
         host = self.host_storage()
         digests = image.layer_digests if layers is None else layers
-        if host is None or not digests:
-            return
+        if not digests:
+            return True
+        if host is None:
+            return False
         paths = [f"{host}/docker/registry/v2/blobs/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
         wait_until(
             lambda: all(os.path.isfile(p) for p in paths),
             timeout=STORED_TIMEOUT,
             what=f"the mirror to store the {len(paths)} layers of {image.reference}",
         )
+        return True
 
 
 def debug_port_of(config_text: str) -> int | None:
