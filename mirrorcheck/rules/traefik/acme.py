@@ -82,12 +82,16 @@ def judge_kept(
     """
     if before == after and issued_after == issued_before and new_accounts == 0:
         return []
+    served = (
+        "the same certificate"
+        if before == after
+        else f"another certificate (sha256 {after[:16]}…, before {before[:16]}…)"
+    )
     return [
         rules.ACME_STORAGE_LOST.finding(
-            f"after a restart Traefik served {'the same' if before == after else 'another'} "
-            f"certificate for {fqdn}, registered {new_accounts} new ACME account(s) and got "
-            f"{issued_after - issued_before} new certificate(s): acme.json ({storage}) did not "
-            "survive the restart"
+            f"after a restart Traefik served {served} for {fqdn}, registered {new_accounts} "
+            f"new ACME account(s) and got {issued_after - issued_before} new certificate(s): "
+            f"acme.json ({storage}) did not survive the restart"
         )
     ]
 

@@ -59,6 +59,9 @@ class AcmeEdge(Protocol):
     def served_certificate(self) -> ServedCertificate:
         """The certificate served now for the FQDN, judged against the CA's issuing root."""
 
+    def wait_certificate(self) -> ServedCertificate:
+        """The certificate served once one verifies and the mirror answers (bounded wait)."""
+
     def issued(self) -> list[str]:
         """Serial numbers (hex) of the certificates the CA issued."""
 
@@ -112,7 +115,9 @@ def persistence_findings(edge: AcmeEdge) -> list[Finding]:
     """
     text, source = edge.traefik_stack()
     linted = lint_acme_storage(text, path=source)
-    before = edge.served_certificate()
+    # The certificate Pebble issued, served and answering: not a default one Traefik
+    # might show for a moment while it applies a configuration.
+    before = edge.wait_certificate()
     issued, accounts = len(edge.issued()), edge.accounts()
     after = edge.restart()
     return linted + judge_kept(
