@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
@@ -104,6 +105,14 @@ def _node_clock(node: Node) -> float | None:
         return float(result.output.strip().replace(".%N", ""))
     except ValueError:
         return None
+
+
+def _effective_mirrors(node: Node) -> list[str]:
+    """The mirrors the node's running daemon uses; none when they cannot be read."""
+    try:
+        return node.effective_mirrors()
+    except (NodeError, ValueError):
+        return []
 
 
 def _log_level(node: Node) -> str:
@@ -256,14 +265,17 @@ class ProbePulls:
         with self._lock:  # counters are global to the mirror: one observed pull at a time
             evidence = self.evidence()
             registry = self._identify(evidence)
-            had = node.has_image(self.reference)
-            try:
-                mirrors = node.effective_mirrors()
-            except (NodeError, ValueError):
-                mirrors = []
-            since = _node_clock(node)
             access = evidence.access_log
-            mark = mark_of(access)
+            # What the node holds and runs, and where the access log stands: read at once
+            # (none of it asks the mirror anything).
+            with ThreadPoolExecutor(max_workers=5) as pool:
+                had_f = pool.submit(node.has_image, self.reference)
+                mirrors_f = pool.submit(_effective_mirrors, node)
+                since_f = pool.submit(_node_clock, node)
+                level_f = pool.submit(_log_level, node)
+                mark_f = pool.submit(mark_of, access)
+            had, mirrors, since = had_f.result(), mirrors_f.result(), since_f.result()
+            mark = mark_f.result()
             before, problem, error = self._counters(evidence)
             result = node.pull(self.reference, timeout=PULL_TIMEOUT)
             after, problem_after, error_after = self._counters(evidence)
@@ -276,7 +288,7 @@ class ProbePulls:
                 trusted=evidence.trusted(),
                 counters_problem=problem or problem_after,
                 counters_error=error or error_after,
-                log_level=_log_level(node),
+                log_level=level_f.result(),
                 repository=self.image.repository,
                 registry=registry,
             )
