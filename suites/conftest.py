@@ -9,7 +9,10 @@ each claim costs its own evidence, not a pull of its own:
   cold one; the TLS check that a node with the CA pulls through the mirror);
 - ``first_pulls``: every node pulls a fresh image of its own, all at once,
   each pull accounted exactly by its repository and the node's address
-  (bypass; the cache checks pull the same images again).
+  (bypass; the cache checks pull the same images again);
+- ``probe_pulled``: every usable node's pull of the probe image, the first
+  node's alone, then the others' at once where the access log tells the nodes
+  apart (bypass; the cache checks judge the later ones).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from mirrorcheck.probes.synthetic_image import SyntheticImage, make_image
 from mirrorcheck.pytest_plugin.reports import write_reports
 from mirrorcheck.targets.lab.accounting import MeasuredPull, measure_pull
 from mirrorcheck.targets.lab.first_pulls import FirstPulls, pull_first_images
+from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
+from mirrorcheck.targets.pull_route import ObservedPull
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -84,6 +89,12 @@ def serial_pulls(lab, healthy_nodes) -> SerialPulls:
         pulls.append(measure_pull(lab, node, image))
         mirror_logs.append(lab.mirror_traffic(mark).for_repository(image.name))
     return SerialPulls(image, pulls, mirror_logs, started)
+
+
+@pytest.fixture(scope="session")
+def probe_pulled(deployment, usable_nodes) -> dict[str, ObservedPull | PullBudgetExhausted]:
+    """Every usable node's pull of the probe image (``ProbePulls.pull_each``), by node name."""
+    return deployment.probe_pulls().pull_each(usable_nodes)
 
 
 @pytest.fixture(scope="session")

@@ -148,20 +148,24 @@ def test_pull_after_the_first_fetches_no_manifest_upstream(
             f"{node.name} could not pull {pulled.reference}: {pulled.result.output.strip()[-600:]}",
             pytrace=False,
         )
-    if not pulled.delta(MANIFEST_REQUESTS):
+    # A pull made at once with other nodes' is judged with them: the counters are global.
+    together = pulled.together
+    who = f"the pulls of {', '.join(together)} made at once" if together else f"{node.name}'s pull"
+    delta = pulled.delta_together if together else pulled.delta
+    requests, misses = delta(MANIFEST_REQUESTS) or 0, delta(MANIFEST_MISSES)
+    if requests < max(1, len(together)):
         pytest.fail(
-            f"{node.name}'s pull of {pulled.reference} did not move the mirror's manifest "
-            f"counters ({MANIFEST_REQUESTS} +0): it went around the mirror, straight to Docker "
-            "Hub, where every pull is billed. Fix: list the mirror first in the node's "
-            "registry-mirrors and make it reachable and trusted from there",
+            f"{who} of {pulled.reference} moved the mirror's manifest counters by "
+            f"{MANIFEST_REQUESTS} +{requests}, less than one per pull: a pull went around the "
+            "mirror, straight to Docker Hub, where every pull is billed. Fix: list the mirror "
+            "first in the node's registry-mirrors and make it reachable and trusted from there",
             pytrace=False,
         )
-    misses = pulled.delta(MANIFEST_MISSES)
     if misses:
         pytest.fail(
-            f"after an earlier pull through the mirror, {node.name}'s pull of "
-            f"{pulled.reference} still made the mirror fetch {misses} manifest(s) upstream "
-            f"({MANIFEST_MISSES} +{misses}; each is a pull Docker Hub bills). The mirror did not "
-            "keep what it fetched: check that its storage persists and that nothing expires it",
+            f"after an earlier pull through the mirror, {who} of {pulled.reference} still made "
+            f"the mirror fetch {misses} manifest(s) upstream ({MANIFEST_MISSES} +{misses}; each "
+            "is a pull Docker Hub bills). The mirror did not keep what it fetched: check that "
+            "its storage persists and that nothing expires it",
             pytrace=False,
         )

@@ -35,6 +35,7 @@ Usage::
 
     probe = deployment.probe_pulls()
     observed = probe.pull(node)             # PullBudgetExhausted when over --max-pulls
+    probe.pull_each(nodes)                  # {name: ObservedPull}: the first alone, then at once
     route = observed.route(deployment.mirror_url)
     route.bypassed, route.proven, route.proofs, route.unproven
     probe.billable_total()                  # manifest GETs upstream, when trusted
@@ -42,36 +43,25 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import requests
-
-from mirrorcheck.probes.access_log import BLOB, AccessLogError, Traffic
-from mirrorcheck.probes.image_content import blob_digests, platform_of
 from mirrorcheck.probes.mirror_metrics import MetricsError
-from mirrorcheck.probes.registry_api import CONTENT_DIGEST_HEADER, RegistryError, RegistryJudgement
+from mirrorcheck.probes.registry_api import RegistryJudgement
 from mirrorcheck.rules.image_reference import ImageReference
-from mirrorcheck.targets.evidence import (
-    BLOB_REQUESTS,
-    AccessLog,
-    EvidenceUnavailable,
-    MirrorEvidence,
-)
-from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
+from mirrorcheck.targets.evidence import EvidenceUnavailable, MirrorEvidence
+from mirrorcheck.targets.nodes.node import Node, PullResult
+from mirrorcheck.targets.probe_evidence import NodeState, gather_evidence, mark_of
 from mirrorcheck.targets.pull_route import ObservedPull
-from mirrorcheck.versions import fallback_lines
-from mirrorcheck.waiting import WaitTimeout, wait_until
 
 PULL_TIMEOUT = 300.0
-# A proxy writes its log line as each answer completes; the last ones may land
-# just after the client is done.
-ACCESS_LOG_SETTLE = 5.0
-# What goes wrong reading evidence: Docker/HTTP errors (OSError), nodes, log lines.
-READ_ERRORS = (OSError, RuntimeError, AccessLogError)
+# Why pulls made at once carry no counter deltas (``ProbePulls.pull_each``).
+AT_ONCE = (
+    "the nodes pulled at once: the mirror's counters, global to it, cannot tell their pulls "
+    "apart; each pull is judged by the access log, by the node's address"
+)
 
 
 class PullBudgetExhausted(Exception):
@@ -96,133 +86,6 @@ class PullBudget:
                     "limits allow it"
                 )
             self.spent.append(what)
-
-
-def _node_clock(node: Node) -> float | None:
-    """The node's own time, so that its log is read from the pull on, whatever the clock skew."""
-    result = node.run("date", "+%s.%N", timeout=10)
-    try:
-        return float(result.output.strip().replace(".%N", ""))
-    except ValueError:
-        return None
-
-
-def _effective_mirrors(node: Node) -> list[str]:
-    """The mirrors the node's running daemon uses; none when they cannot be read."""
-    try:
-        return node.effective_mirrors()
-    except (NodeError, ValueError):
-        return []
-
-
-def _log_level(node: Node) -> str:
-    try:
-        document = json.loads(node.read_file(DAEMON_JSON_PATH).decode("utf-8-sig"))
-    except (NodeError, ValueError):
-        return ""
-    return str(document.get("log-level") or "") if isinstance(document, dict) else ""
-
-
-def mark_of(access: AccessLog | None) -> int | None:
-    """A point in the access log before the pull; None without a log or when it cannot be read."""
-    if access is None:
-        return None
-    try:
-        return access.mark()
-    except READ_ERRORS:
-        return None
-
-
-def read_served(
-    observed: ObservedPull,
-    access: AccessLog | None,
-    mark: int | None,
-    node: Node,
-    wait_for: list[str] | None = None,
-) -> None:
-    """Record the access log's requests for the repository since ``mark``.
-
-    Only this node's requests when the log can tell nodes apart. With
-    ``wait_for`` (blob digests) the log is read again for a bounded while until
-    each blob's GET has landed; only blob lines are added then, since what this
-    run asked the mirror after the pull (manifests by digest) is not the node's.
-    """
-    if access is None:
-        return
-    observed.access_log = access.where
-    if mark is None:
-        observed.notes.append(f"{access.where} could not be read before the pull")
-        return
-    client = access.client_of(node)
-    first = observed.served
-
-    def read() -> Traffic:
-        traffic = access.traffic(mark).for_repository(observed.repository)
-        traffic = traffic.from_client(client) if client else traffic
-        if first is None:
-            return traffic
-        later = traffic.requests[len(first) :]
-        return Traffic([*first.requests, *(r for r in later if r.kind == BLOB)])
-
-    def complete() -> bool:
-        observed.served = read()
-        return set(wait_for or ()) <= set(observed.served.blob_gets())
-
-    try:
-        if wait_for:
-            wait_until(complete, timeout=ACCESS_LOG_SETTLE, interval=0.25, what=access.where)
-        else:
-            observed.served = read()
-    except WaitTimeout:
-        pass  # what is still missing is judged by the route
-    except READ_ERRORS as error:
-        observed.served = None
-        observed.notes.append(f"{access.where} could not be read: {error}")
-
-
-def gather_mirror_side(observed: ObservedPull, evidence: MirrorEvidence, node: Node) -> None:
-    """Ask the mirror, after the pull, for the digest the node got and for its blobs.
-
-    A HEAD by digest (Docker Hub bills no HEAD): a mirror that served the pull
-    holds that manifest, so a 404 (or another digest) is a sign of a bypass.
-    The blobs (config and layers for the node's platform) are read only when
-    the node had to fetch them and something can show them served: the trusted
-    blob counters or an access log.
-    """
-    digest = observed.result.digest
-    if not observed.result.ok or not digest:
-        return
-    client = evidence.client()
-    where = client.url(f"/v2/{observed.repository}/manifests/{digest}")
-    try:
-        held = client.fetch_manifest(observed.repository, digest, method="HEAD")
-    except requests.RequestException as error:
-        observed.notes.append(f"HEAD {where}: no answer ({type(error).__name__})")
-    else:
-        headers = {name.lower(): value for name, value in held.headers.items()}
-        answered = headers.get(CONTENT_DIGEST_HEADER.lower(), digest)
-        if held.status == 404 or (held.status == 200 and answered != digest):
-            observed.digest_problem = (
-                f"the mirror does not serve the manifest {observed.node} got: HEAD {where} "
-                f"answered HTTP {held.status}"
-                + (f" with {CONTENT_DIGEST_HEADER}: {answered}" if answered != digest else "")
-            )
-        elif held.status != 200:  # 401, 403, 5xx: nothing either way
-            observed.notes.append(f"HEAD {where} answered HTTP {held.status}")
-    try:
-        evidence.require_trusted(
-            BLOB_REQUESTS, instead="an access log of the mirror, or distribution 3 (registry:3)"
-        )
-    except EvidenceUnavailable as missing:
-        observed.blob_counters_problem = str(missing)
-    counted = observed.delta(BLOB_REQUESTS) is not None
-    if observed.node_had_image or (evidence.access_log is None and not counted):
-        return
-    try:
-        platform = platform_of(node.docker_info())
-        observed.blobs = blob_digests(client, observed.repository, digest, platform)
-    except (RegistryError, NodeError, ValueError, requests.RequestException) as error:
-        observed.blobs_problem = f"reading them from the mirror: {error}"
 
 
 class ProbePulls:
@@ -266,46 +129,99 @@ class ProbePulls:
             evidence = self.evidence()
             registry = self._identify(evidence)
             access = evidence.access_log
-            # What the node holds and runs, and where the access log stands: read at once
-            # (none of it asks the mirror anything).
-            with ThreadPoolExecutor(max_workers=5) as pool:
-                had_f = pool.submit(node.has_image, self.reference)
-                mirrors_f = pool.submit(_effective_mirrors, node)
-                since_f = pool.submit(_node_clock, node)
-                level_f = pool.submit(_log_level, node)
+            with ThreadPoolExecutor(max_workers=2) as pool:
                 mark_f = pool.submit(mark_of, access)
-            had, mirrors, since = had_f.result(), mirrors_f.result(), since_f.result()
+                state = NodeState.read(node, self.reference)
             mark = mark_f.result()
             before, problem, error = self._counters(evidence)
             result = node.pull(self.reference, timeout=PULL_TIMEOUT)
             after, problem_after, error_after = self._counters(evidence)
-            observed = ObservedPull(
-                node=node.name,
-                reference=self.reference,
-                result=result,
-                node_had_image=had,
-                mirrors=mirrors,
-                trusted=evidence.trusted(),
-                counters_problem=problem or problem_after,
-                counters_error=error or error_after,
-                log_level=level_f.result(),
-                repository=self.image.repository,
-                registry=registry,
-            )
+            observed = self._observed(node, state, result, evidence, registry)
+            observed.counters_problem = problem or problem_after
+            observed.counters_error = error or error_after
             if before is not None and after is not None:
                 observed.deltas = after.minus(before)
-            # The access log first: what this run asks the mirror next is not the node's pull.
-            read_served(observed, access, mark, node)
-            gather_mirror_side(observed, evidence, node)
-            if access is not None and access.client_of(node) and observed.blobs:
-                read_served(observed, access, mark, node, wait_for=observed.blobs)
-            try:
-                log = node.daemon_log(since=since)
-                observed.fallbacks = fallback_lines(log)
-            except NodeError as failure:
-                observed.log_problem = str(failure)
+            gather_evidence(observed, evidence, mark, state.since, node)
             self.pulls.append(observed)
             return observed
+
+    def pull_each(self, nodes: Sequence[Node]) -> dict[str, ObservedPull | PullBudgetExhausted]:
+        """Every node's pull: the first node's alone, then the others' at once.
+
+        At once only where the access log tells each node's requests apart (by
+        its address): the mirror's counters are global to it and cannot, so
+        those pulls are judged by the access log alone (``AT_ONCE``), and the
+        counters' change over them together is kept on each
+        (``ObservedPull.together_deltas``). Without
+        such a log the others pull one after another (``pull``). Returns
+        ``{node name: ObservedPull}``, or the ``PullBudgetExhausted`` of a node
+        over ``--max-pulls``.
+        """
+        found: dict[str, ObservedPull | PullBudgetExhausted] = {}
+
+        def one(node: Node) -> None:
+            try:
+                found[node.name] = self.pull(node)
+            except PullBudgetExhausted as spent:
+                found[node.name] = spent
+
+        if not nodes:
+            return found
+        one(nodes[0])
+        evidence = self.evidence()
+        access = evidence.access_log
+        if access is None or not all(access.client_of(node) for node in nodes[1:]):
+            for node in nodes[1:]:
+                one(node)
+            return found
+        taken = []
+        for node in nodes[1:]:
+            try:
+                self.budget.take(f"{self.reference} on {node.name}")
+                taken.append(node)
+            except PullBudgetExhausted as spent:
+                found[node.name] = spent
+        with self._lock, ThreadPoolExecutor(max_workers=max(1, len(taken))) as pool:
+            registry = self._identify(evidence)
+            states = list(pool.map(lambda node: NodeState.read(node, self.reference), taken))
+            mark = mark_of(access)
+            before, _, _ = self._counters(evidence)
+            results = list(pool.map(lambda n: n.pull(self.reference, timeout=PULL_TIMEOUT), taken))
+            after, _, _ = self._counters(evidence)
+            together = tuple(node.name for node in taken)
+            deltas = after.minus(before) if before is not None and after is not None else None
+
+            def observe(node: Node, state: NodeState, result: PullResult) -> ObservedPull:
+                observed = self._observed(node, state, result, evidence, registry)
+                observed.counters_problem = AT_ONCE
+                observed.together, observed.together_deltas = together, deltas
+                gather_evidence(observed, evidence, mark, state.since, node)
+                return observed
+
+            for observed in pool.map(observe, taken, states, results):
+                self.pulls.append(observed)
+                found[observed.node] = observed
+        return found
+
+    def _observed(
+        self,
+        node: Node,
+        state: NodeState,
+        result: PullResult,
+        evidence: MirrorEvidence,
+        registry: RegistryJudgement,
+    ) -> ObservedPull:
+        return ObservedPull(
+            node=node.name,
+            reference=self.reference,
+            result=result,
+            node_had_image=state.had,
+            mirrors=state.mirrors,
+            trusted=evidence.trusted(),
+            log_level=state.log_level,
+            repository=self.image.repository,
+            registry=registry,
+        )
 
     def served(self) -> ObservedPull | None:
         """The first pull the mirror is shown to have served (``PullRoute.proven``)."""

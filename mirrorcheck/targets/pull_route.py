@@ -78,12 +78,23 @@ class ObservedPull:
     served: Traffic | None = None  # the access log's requests for the repository in the pull
     access_log: str = ""  # where ``served`` comes from; "" when no access log was given
     notes: list[str] = field(default_factory=list)  # evidence that could not be gathered
+    # Pulls made at once (``ProbePulls.pull_each``): every node of the group (this one
+    # among them) and the counters' change over the group's pulls together.
+    together: tuple[str, ...] = ()
+    together_deltas: dict[str, int] | None = None
 
     def delta(self, name: str) -> int | None:
         """The counter's change over the pull, when read and trusted."""
         if self.deltas is None or name not in self.trusted:
             return None
         return self.deltas.get(name)
+
+    def delta_together(self, name: str) -> int | None:
+        """The counter's change over the pulls made at once with this one, when read and
+        trusted; None for a pull made alone (``delta``)."""
+        if not self.together or self.together_deltas is None or name not in self.trusted:
+            return None
+        return self.together_deltas.get(name)
 
     @property
     def billable(self) -> int | None:
@@ -217,6 +228,8 @@ class ObservedPull:
             "node_had_image": self.node_had_image,
             "mirror_was_cold": self.mirror_was_cold,
             "counter_deltas": self.deltas,
+            "pulled_at_once_with": list(self.together),
+            "counter_deltas_together": self.together_deltas,
             "billable_manifest_gets": self.billable,
             "fallbacks": len(self.fallbacks),
             "blobs": len(self.blobs) if self.blobs is not None else None,

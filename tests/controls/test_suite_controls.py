@@ -80,7 +80,8 @@ def _control_args(tmp: Path) -> dict[str, list[str]]:
         ],
         "node-refuses-mirror": [
             "suites/test_bypass.py", "suites/test_cache_hits.py",
-            "-k", "test_node_pull_goes_through_the_mirror or warm_pull or pull_by_digest",
+            "-k", "test_node_pull_goes_through_the_mirror or probe_image or warm_pull "
+            "or pull_by_digest",
             "--lab-fault", "node-without-ca",
             "--nodes", "2",
         ],
@@ -164,6 +165,13 @@ def test_node_that_refuses_the_mirror_falls_back_and_the_accounting_names_it(run
     # The pull succeeded from Docker Hub's stand-in: only the accounting shows the bypass.
     assert "never reached the mirror" in message and "pull succeeded" in message, message
     assert "asked Docker Hub itself for" in message and "GET blob" in message, message
+    # Its probe pull, made at once with the other nodes' after node-1's, is judged by the
+    # proxy's access log, by its address: it shows no manifest served to it.
+    probe = "test_node_pull_of_the_probe_image_goes_through_the_mirror"
+    run.expect(f"{probe}[node-1]", "passed")
+    run.expect(f"{probe}[node-2]", "failed")
+    bypassed = run.message(f"{probe}[node-2]")
+    assert "did not go through" in bypassed and "shows no manifest" in bypassed, bypassed
     # Its cache checks stop at once on that cause; node-1's pass.
     for check in (
         "test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head",

@@ -25,7 +25,7 @@ from mirrorcheck.targets.evidence import (
     MirrorEvidence,
 )
 from mirrorcheck.targets.nodes.node import PullResult
-from mirrorcheck.targets.probe_pulls import ProbePulls, PullBudget
+from mirrorcheck.targets.probe_pulls import AT_ONCE, ProbePulls, PullBudget, PullBudgetExhausted
 from mirrorcheck.targets.pull_route import ObservedPull
 from tests.unit.fake_registry import FakeRegistry, PullingNode
 
@@ -184,13 +184,16 @@ def image():
     return make_image(REPO, "latest", layer_sizes=[2_000, 3_000])
 
 
-def probe_pulls(registry: FakeRegistry, with_access_log: bool) -> ProbePulls:
+def probe_pulls(
+    registry: FakeRegistry, with_access_log: bool, client: str | None = "127.0.0.1"
+) -> ProbePulls:
+    """``client``: every node's address in the access log (None: it cannot tell nodes apart)."""
     evidence = MirrorEvidence(
         client=lambda: RegistryClient(registry.url, timeout=5),
         registry_version="2.8.2",
         debug_url=None,
         storage_location=None,
-        access_log=registry.access_log() if with_access_log else None,
+        access_log=registry.access_log(client) if with_access_log else None,
     )
     reference = parse_reference("busybox:latest")
     return ProbePulls(reference, lambda: evidence, registry.url, PullBudget(None))
@@ -254,6 +257,55 @@ def test_a_pull_after_the_first_served_one_is_judged_as_it_is_not_made_again(ima
     assert probe.served() is cold
     assert probe.later_pull_of(first) is None  # its only pull is the first one
     assert probe.later_pull_of(second) is later
+
+
+def test_pull_each_pulls_the_first_node_alone_then_the_others_at_once_by_the_access_log(image):
+    with FakeRegistry(image) as registry:
+        session = requests.Session()
+        nodes = [
+            PullingNode(f"node-{i}", registry.url, image, session, registry.url) for i in (1, 2, 3)
+        ]
+        probe = probe_pulls(registry, with_access_log=True)
+        found = probe.pull_each(nodes)
+
+    first, *others = (found[node.name] for node in nodes)
+    assert isinstance(first, ObservedPull) and first.counters_problem != AT_ONCE
+    # The counters are global to the mirror: pulls made at once are judged by the log alone.
+    assert all(isinstance(o, ObservedPull) and o.counters_problem == AT_ONCE for o in others)
+    assert all(o.route(registry.url).proven for o in [first, *others])
+    assert first.together == () and all(o.together == ("node-2", "node-3") for o in others)
+    assert probe.served() is first
+    assert probe.later_pull_of(nodes[2]) is others[1]
+
+
+def test_pull_each_pulls_one_after_another_when_the_log_cannot_tell_nodes_apart(image):
+    with FakeRegistry(image) as registry:
+        session = requests.Session()
+        nodes = [
+            PullingNode(f"node-{i}", registry.url, image, session, registry.url) for i in (1, 2)
+        ]
+        probe = probe_pulls(registry, with_access_log=True, client=None)
+        found = probe.pull_each(nodes)
+
+    assert all(
+        isinstance(o, ObservedPull) and o.counters_problem != AT_ONCE for o in found.values()
+    )
+    assert [p.node for p in probe.pulls] == ["node-1", "node-2"]
+
+
+def test_pull_each_gives_a_node_over_the_pull_budget_its_reason(image):
+    with FakeRegistry(image) as registry:
+        session = requests.Session()
+        nodes = [
+            PullingNode(f"node-{i}", registry.url, image, session, registry.url) for i in (1, 2, 3)
+        ]
+        probe = probe_pulls(registry, with_access_log=True)
+        probe.budget = PullBudget(2)
+        found = probe.pull_each(nodes)
+
+    assert isinstance(found["node-3"], PullBudgetExhausted), found
+    assert "--max-pulls 2" in str(found["node-3"])
+    assert len(probe.pulls) == 2
 
 
 def test_an_honest_registry_without_an_access_log_leaves_the_blobs_unproven(image):
