@@ -23,21 +23,31 @@ seconds, and a ratio):
   ``https://mirror.example.org``, against healthy;
 - ``10 nodes``: the healthy run with ``--nodes 10``, against N nodes;
 - ``-n 2``: the healthy run on two xdist workers (a lab each), against
-  ``-n 0``.
+  ``-n 0``;
+- ``controls`` (a group, not run unless named: it takes many minutes): the
+  same run once per broken deployment of the project's controls
+  (``bench/broken.py``: every lab fault the topology runs, the broken
+  registry configs, stacks and daemon.json files), each against healthy (run
+  too). ``--controls`` names a few of them. A broken deployment must fail
+  in at most 1.2x the healthy run: the line under the table names those slower.
 
 Both broken runs serve the lab's mirror as ``mirror.test`` (``--mirror-fqdn``),
-the name the user meant. Every run writes its reports into a scratch folder
-(``--reports`` keeps them); the exit code and the counts of each are printed
-too. A run still going after ``--limit`` seconds (default 600) is interrupted
-as Ctrl-C does (its labs are removed) and its row says so. The machine may be
-shared: say so beside the figures. The phase figures (image builds, topology
-per engine, the live smoke check) are ``bench/phases.py``.
+the name the user meant, as do the controls whose control says so. Every run
+writes its reports into a scratch folder (``--reports`` keeps them); the exit
+code and the counts of each are printed too (``--dry-run``: the command lines
+only). A run still going after ``--limit`` seconds (default 600) is
+interrupted as Ctrl-C does (its labs are removed) and its row says so. The
+machine may be shared: say so beside the figures. The phase figures (image
+builds, topology per engine, the live smoke check) are ``bench/phases.py``.
 
 Usage::
 
     ./run python bench/bench.py                     # every row, a markdown table on stdout
     ./run python bench/bench.py --topology plain    # every row on the plain topology
     ./run python bench/bench.py --rows floor,healthy --json figures.json --reports bench-reports
+    ./run python bench/bench.py --rows healthy,controls          # every broken deployment
+    ./run python bench/bench.py --rows controls --controls cert-expired,node-without-mirror \
+        --topology plain --dry-run                               # the command lines only
 """
 
 from __future__ import annotations
@@ -45,15 +55,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import docker
+from broken import UNREACHABLE, Broken, deployments
 
 from mirrorcheck.options import OPTIONS_BY_NAME, TOPOLOGIES
 from mirrorcheck.settings import Settings
@@ -71,17 +85,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOPOLOGY = str(OPTIONS_BY_NAME["topology"].default)
 # After an interrupt, how long a run may take to remove its labs before it is killed.
 CLEANUP_S = 180
-DUPLICATE_KEY = b"""{
-    "registry-mirrors": ["https://mirror.test"],
-    "log-driver": "journald",
-    "registry-mirrors": ["https://mirror.example.org"]
-}
-"""
-UNREACHABLE = b"""{
-    "log-driver": "journald",
-    "registry-mirrors": ["https://mirror.example.org"]
-}
-"""
 # Each row, and the row its ratio is taken against.
 ROWS = {
     "floor": None,
@@ -91,6 +94,9 @@ ROWS = {
     "10 nodes": "healthy",
     "-n 2": "healthy",
 }
+# The row group of the controls' broken deployments: each row is against healthy.
+CONTROLS = "controls"
+SLOWEST_RATIO = 1.2  # the most a broken deployment may take, times the healthy run
 
 
 def timed(step):
@@ -186,6 +192,12 @@ def floor_or_cause(nodes: int, topology: str) -> dict[str, object]:
         return {"seconds": round(time.monotonic() - started, 1), "error": str(error)[-1000:]}
 
 
+def suites_command(reports: Path, options: tuple[str, ...]) -> list[str]:
+    """The command line of ``pytest suites/`` with ``options``, its reports in ``reports``."""
+    command = [sys.executable, "-m", "pytest", "suites/", "-q", "-p", "no:cacheprovider"]
+    return [*command, "--report-dir", str(reports), *options]
+
+
 def suites_run(scratch: Path, name: str, limit: float, *options: str) -> dict[str, object]:
     """``pytest suites/`` in a child process with ``options``: wall time, exit code, counts.
 
@@ -193,8 +205,7 @@ def suites_run(scratch: Path, name: str, limit: float, *options: str) -> dict[st
     ``timed_out`` True and the seconds it ran until stopped.
     """
     reports = scratch / name.replace(" ", "-")
-    command = [sys.executable, "-m", "pytest", "suites/", "-q", "-p", "no:cacheprovider"]
-    command += ["--report-dir", str(reports), *options]
+    command = suites_command(reports, options)
     (exit_code, output, timed_out), seconds = timed(lambda: run_bounded(command, limit))
     figures: dict[str, object] = {"seconds": seconds, "exit_code": exit_code}
     if timed_out:
@@ -213,39 +224,65 @@ def suites_run(scratch: Path, name: str, limit: float, *options: str) -> dict[st
 
 
 def measure(
-    rows: list[str], nodes: int, topology: str, scratch: Path, limit: float
+    rows: list[str],
+    nodes: int,
+    topology: str,
+    scratch: Path,
+    limit: float,
+    *,
+    controls: Sequence[Broken] = (),
+    dry_run: bool = False,
 ) -> dict[str, dict[str, object]]:
-    """The figure of each row named in ``rows``, in ``ROWS`` order, every run on ``topology``."""
-    files = {}
-    for name, text in (("duplicate-key.json", DUPLICATE_KEY), ("unreachable.json", UNREACHABLE)):
-        files[name] = scratch / name
-        files[name].write_bytes(text)
+    """The figure of each row named in ``rows``, in ``ROWS`` order, every run on ``topology``;
+    then ``control <name>`` for each of ``controls`` (its file written under ``scratch/files``).
+
+    With ``dry_run`` nothing runs: each suites run's command line is printed instead.
+    """
+    files = scratch / "files"
+    (duplicate_key,) = deployments(topology, ["duplicate-key"])
     shape = ("--topology", topology)
     base = ("--nodes", str(nodes), *shape)
-    broken = ("--mirror-fqdn", "mirror.test", *base)
 
     def run(name: str, *options: str) -> dict[str, object]:
+        if dry_run:
+            command = suites_command(scratch / name.replace(" ", "-"), options)
+            print(f"{name}: {shlex.join(command)}", flush=True)
+            return {"seconds": 0.0, "command": command}
         return suites_run(scratch, name, limit, *options)
 
+    def control(broken: Broken) -> dict[str, object]:
+        return run(f"control {broken.name}", *broken.arguments(files), *base)
+
     makers = {
-        "floor": lambda: floor_or_cause(nodes, topology),
+        "floor": lambda: {"seconds": 0.0} if dry_run else floor_or_cause(nodes, topology),
         "healthy": lambda: run("healthy", *base),
-        "duplicate key": lambda: run(
-            "duplicate key", "--daemon-json", str(files["duplicate-key.json"]), *broken
-        ),
-        "unreachable mirror": lambda: run(
-            "unreachable", "--daemon-json", str(files["unreachable.json"]), *broken
-        ),
+        "duplicate key": lambda: run("duplicate key", *duplicate_key.arguments(files), *base),
+        "unreachable mirror": lambda: run("unreachable", *UNREACHABLE.arguments(files), *base),
         "10 nodes": lambda: run("10 nodes", "--nodes", "10", *shape),
         "-n 2": lambda: run("n2", *base, "-n", "2"),
     }
+    jobs = [(row, makers[row], {}) for row in ROWS if row in rows]
+    jobs += [(f"control {b.name}", partial(control, b), {"control": b.control}) for b in controls]
     figures = {}
-    for row in ROWS:
-        if row in rows:
-            print(f"[bench] {row} ...", file=sys.stderr, flush=True)
-            figures[row] = {**makers[row](), "topology": topology}
+    for row, make, notes in jobs:
+        print(f"[bench] {row} ...", file=sys.stderr, flush=True)
+        figures[row] = {**make(), "topology": topology, **notes}
+        if not dry_run:
             print(f"[bench] {row}: {figures[row]['seconds']} s", file=sys.stderr, flush=True)
     return figures
+
+
+def against(row: str) -> str | None:
+    """The row that ``row``'s ratio is taken against (a control's: healthy)."""
+    return ROWS.get(row, "healthy")
+
+
+def ratio(figures: dict[str, dict[str, object]], row: str) -> float | None:
+    """``row``'s seconds over those of the row it is judged against; None without that row."""
+    base = figures.get(against(row) or "")
+    if not base or base.get("error") or not base["seconds"]:  # a floor that did not finish
+        return None
+    return figures[row]["seconds"] / base["seconds"]
 
 
 def table(figures: dict[str, dict[str, object]], nodes: int, topology: str) -> str:
@@ -256,13 +293,11 @@ def table(figures: dict[str, dict[str, object]], nodes: int, topology: str) -> s
     }
     lines = ["| run | seconds | ratio | against | exit | counts |", "|---|---|---|---|---|---|"]
     for row, figure in figures.items():
-        against = ROWS[row]
-        base = figures.get(against) if against else None
-        if base and base.get("error"):  # a floor that did not finish is no measure
-            base = None
-        ratio = f"{figure['seconds'] / base['seconds']:.2f}" if base else ""
-        if ratio and (figure.get("timed_out") or base.get("timed_out")):
-            ratio = f"{'>' if figure.get('timed_out') else '<'} {ratio}"
+        base = figures.get(against(row) or "")
+        value = ratio(figures, row)
+        shown = f"{value:.2f}" if value is not None else ""
+        if shown and (figure.get("timed_out") or base.get("timed_out")):
+            shown = f"{'>' if figure.get('timed_out') else '<'} {shown}"
         counts = figure.get("counts") or figure.get("phases") or ""
         if isinstance(counts, dict):
             counts = ", ".join(f"{k} {v}" for k, v in counts.items())
@@ -271,17 +306,63 @@ def table(figures: dict[str, dict[str, object]], nodes: int, topology: str) -> s
         elif figure.get("error"):
             counts = f"did not finish: {str(figure['error'])[:200]}"
         causes = f"; {figure['causes']} causes" if figure.get("causes") else ""
+        name = names.get(row, row)
+        if figure.get("control"):
+            name = f"{name} ({str(figure['control']).removeprefix('tests/controls/')})"
         lines.append(
-            f"| {names.get(row, row)} | {figure['seconds']} | {ratio} | {against or ''} "
+            f"| {name} | {figure['seconds']} | {shown} | {against(row) or ''} "
             f"| {figure.get('exit_code', '')} | {counts}{causes} |"
         )
     return "\n".join(lines)
 
 
+def slower_controls(figures: dict[str, dict[str, object]]) -> str:
+    """One line naming the controls past SLOWEST_RATIO times healthy, or saying none is."""
+    rows = [row for row, figure in figures.items() if figure.get("control")]
+    measured = [row for row in rows if ratio(figures, row) is not None]
+    if not measured:
+        return "controls: no healthy run to judge them against"
+    slow = [
+        f"{row.removeprefix('control ')} {ratio(figures, row):.2f}x"
+        for row in measured
+        if figures[row].get("timed_out") or ratio(figures, row) > SLOWEST_RATIO
+    ]
+    if not slow:
+        return f"controls: all {len(measured)} within {SLOWEST_RATIO}x healthy"
+    return f"controls past {SLOWEST_RATIO}x healthy ({len(slow)} of {len(measured)}): " + ", ".join(
+        slow
+    )
+
+
+def chosen_controls(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Broken]:
+    """The broken deployments asked for (``controls`` in --rows, or --controls), checked."""
+    names = [n.strip() for n in args.controls.split(",") if n.strip()] if args.controls else None
+    try:
+        controls = deployments(args.topology, names)
+        for broken in controls:  # each edit still applies to its example
+            if broken.text is not None:
+                broken.text()
+    except ValueError as error:  # ExampleChanged too
+        parser.error(f"--controls: {error}")
+    return controls
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=3, help="nodes of every run but '10 nodes'")
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"a comma list of {list(ROWS)}")
+    parser.add_argument(
+        "--rows",
+        default=",".join(ROWS),
+        help=f"a comma list of {[*ROWS, CONTROLS]} (default: all but {CONTROLS!r})",
+    )
+    parser.add_argument(
+        "--controls",
+        help=f"a comma list of broken deployments (bench/broken.py): only these {CONTROLS!r} "
+        "rows (implies that group); an unknown name lists the choices",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print each suites run's command line, run none"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--reports", type=Path, help="keep each run's reports in this folder")
     parser.add_argument(
@@ -295,18 +376,32 @@ def main() -> int:
     )
     args = parser.parse_args()
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = [r for r in rows if r not in ROWS]
+    unknown = [r for r in rows if r not in (*ROWS, CONTROLS)]
     if unknown:
-        parser.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
+        parser.error(f"unknown rows {unknown}; choose from {[*ROWS, CONTROLS]}")
+    controls = chosen_controls(parser, args) if CONTROLS in rows or args.controls else []
+    if controls and "healthy" not in rows:  # each control is judged against it
+        rows.append("healthy")
+
+    def measured(scratch: Path) -> dict[str, dict[str, object]]:
+        return measure(
+            rows, args.nodes, args.topology, scratch, args.limit,
+            controls=controls, dry_run=args.dry_run,
+        )  # fmt: skip
+
     if args.reports:
         args.reports.mkdir(parents=True, exist_ok=True)
-        figures = measure(rows, args.nodes, args.topology, args.reports, args.limit)
+        figures = measured(args.reports)
     else:
         with tempfile.TemporaryDirectory(prefix="mirrorcheck-bench-") as scratch:
-            figures = measure(rows, args.nodes, args.topology, Path(scratch), args.limit)
+            figures = measured(Path(scratch))
+    if args.dry_run:
+        return 0
     load = os.getloadavg()
     print(f"topology {args.topology}, {args.nodes} nodes\n")
     print(table(figures, args.nodes, args.topology))
+    if controls:
+        print(f"\n{slower_controls(figures)}")
     print(f"\n{os.cpu_count()} cores; load average at the end {load[0]:.1f} / {load[1]:.1f}")
     if args.json:
         document = {
