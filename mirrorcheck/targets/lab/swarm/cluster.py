@@ -39,6 +39,7 @@ from mirrorcheck.waiting import WaitTimeout, wait_until
 SWARM_PORT = 2377
 LOAD_TIMEOUT = 120.0
 SERVICE_TIMEOUT = 45.0
+CONTAINER_TIMEOUT = 10.0  # a task seen running, until its node lists its container
 # Tasks try to pull their image first; dockerd skips that with this in its environment
 # (moby daemon/cluster/executor/container/controller.go). The commands that create
 # services are given it too (OFFLINE, as ``env`` takes it).
@@ -267,19 +268,34 @@ class Swarm:
         which was measured here giving a task's lines late and out of order
         (a pull's HEAD missing from the slice after a mark, its blob GETs in
         the next one). stdout and stderr together. SwarmError when the node is
-        not a member or the task has no container there (any more).
+        not a member or the task's container is not listed there within 10 s.
         """
         node = self.members.get(task.node)
         if node is None:
             raise SwarmError(f"task {task.name.strip()} runs on {task.node!r}, not a lab node")
         if task.id not in self._containers:  # a task keeps its one container
-            found = self.run(
-                "docker", "ps", "-a", "-q", "--no-trunc",
-                "--filter", f"label=com.docker.swarm.task.id={task.id}", node=node,
-            ).split()  # fmt: skip
-            if not found:
-                raise SwarmError(f"{node.name}: no container for task {task.name.strip()}")
-            self._containers[task.id] = found[0]
+
+            def container() -> str:
+                return self.run(
+                    "docker", "ps", "-a", "-q", "--no-trunc",
+                    "--filter", f"label=com.docker.swarm.task.id={task.id}", node=node,
+                ).strip().split("\n")[0]  # fmt: skip
+
+            try:  # a task seen running may be listed by its node a moment later, under load
+                found = wait_until(
+                    container,
+                    timeout=CONTAINER_TIMEOUT,
+                    interval=0.3,
+                    what=f"{node.name} to list the container of task {task.name.strip()}",
+                )
+            except WaitTimeout as error:
+                listed = self.run(
+                    "docker", "ps", "-a", "--format", "{{.Names}} {{.Status}}", node=node
+                ).strip()  # fmt: skip
+                raise SwarmError(
+                    f"{node.name}: {error}; its containers: {listed or 'none'}"
+                ) from None
+            self._containers[task.id] = found
         return container_log(node, self._containers[task.id])
 
     def service_logs(self, service: str) -> str:
