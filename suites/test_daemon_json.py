@@ -40,11 +40,10 @@ from mirrorcheck.rules.daemon_json.oracle import (
     reader_verdict,
 )
 from mirrorcheck.settings import Settings
-from mirrorcheck.targets.lab.topology import NodeSpec, fill_fqdn
+from mirrorcheck.targets.lab.throwaway_nodes import ORACLE, oracle_spec
+from mirrorcheck.targets.lab.topology import fill_fqdn
 from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
 from mirrorcheck.targets.nodes.readings import NodeReadings, validate_on
-
-ORACLE_NODE = "daemon-json-oracle"
 
 
 def expected_mirror_url(settings: Settings) -> str:
@@ -199,13 +198,14 @@ def test_node_dockerd_validate_agrees_with_the_reader(
 
 
 @pytest.mark.hermetic_only
+@pytest.mark.lab_node(ORACLE)
 def test_dockerd_and_the_reader_agree_on_the_file(lab, settings, record_property):
     """A throwaway node runs the file under test: dockerd's verdict beside the reader's."""
     data = file_under_test(settings)
     result = judge(
         parse_daemon_json(data, path=str(settings.daemon_json_path)), settings, lab.mirror_url
     )
-    (oracle,) = lab.add_nodes([NodeSpec(ORACLE_NODE, data)])
+    (oracle,) = lab.add_nodes([oracle_spec(data)])  # started by the lab ahead of this check
     try:
         started = not oracle.startup_error
         said = "" if started else dockerd_fatal_line(oracle.daemon_log()) or oracle.startup_error

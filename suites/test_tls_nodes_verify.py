@@ -31,7 +31,7 @@ from mirrorcheck.rules.daemon_json.insecure_registries import (
 )
 from mirrorcheck.rules.tls.policy import docker_ca_path
 from mirrorcheck.rules.tls.x509_causes import certificate_errors, explain_certificate_errors
-from mirrorcheck.targets.lab.topology import NodeSpec
+from mirrorcheck.targets.lab.throwaway_nodes import WITHOUT_CA, without_ca_spec
 from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, Node, NodeError
 from mirrorcheck.targets.nodes.readings import addresses_on
 
@@ -111,6 +111,7 @@ def test_node_with_the_ca_pulls_through_the_mirror(node, lab, serial_pulls, reco
 
 
 @pytest.mark.hermetic_only
+@pytest.mark.lab_node(WITHOUT_CA)
 def test_node_without_the_ca_does_not_use_the_mirror(
     lab, healthy_nodes, unique_name, record_property
 ):
@@ -126,11 +127,8 @@ def test_node_without_the_ca_does_not_use_the_mirror(
     that never tries the mirror shows nothing about verifying it.
     """
     fqdn = lab.spec.fqdn
-    first = lab.spec.node_specs()[0]  # the file under test, FQDN filled in
-    without_ca = NodeSpec(
-        "node-without-ca", first.daemon_json, trust_ca=False, image_store=first.image_store
-    )
-    (extra,) = lab.add_nodes([without_ca])
+    # The file under test, FQDN filled in; started by the lab ahead of this check.
+    (extra,) = lab.add_nodes([without_ca_spec(lab.spec)])
     try:
         if extra.startup_error:
             pytest.fail(extra.startup_error, pytrace=False)

@@ -22,6 +22,7 @@ from mirrorcheck.settings import Settings, report_dir_problem
 from mirrorcheck.targets.lab.images.supply import ImageSupplyError, engine_or_explain
 from mirrorcheck.targets.lab.labels import new_run_id
 from mirrorcheck.targets.lab.sweeper import sweep_run
+from mirrorcheck.targets.lab.throwaway_nodes import MARKER as THROWAWAY_MARKER
 from mirrorcheck.text.redact import Redactor, secrets_in_text
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -196,6 +197,7 @@ def replace_stale_reports(report_dir: Path, problems: list[str], written_anyway:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", HERMETIC_ONLY)
     config.addinivalue_line("markers", OWN_EVIDENCE)
+    config.addinivalue_line("markers", THROWAWAY_MARKER)
     configure_settings(config)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:

@@ -21,7 +21,7 @@ import re
 import tarfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -141,17 +141,44 @@ class NodePool:
         self.specs: dict[str, NodeSpec] = {}  # node name -> how it was started
         self.timings = timings if timings is not None else {}
         self.timeline: Timeline | None = None  # when given, each node's start is a step of it
+        # Nodes started ahead (``start_aside``), by name: outside ``nodes`` until asked for.
+        self._aside: dict[str, tuple[NodeSpec, Future[DockerExecNode]]] = {}
+        self._background = ThreadPoolExecutor(max_workers=2)
 
     def add(self, specs: list[NodeSpec]) -> list[DockerExecNode]:
         """Start nodes in parallel; a node whose dockerd refused to start keeps the reason.
 
-        Each node's wait is bounded (``nodes.NODE_READY_TIMEOUT``) and ends at
-        once when its container exits; the node is returned either way.
+        A node started ahead for an equal spec (``start_aside``) is handed over
+        instead of started. Each node's wait is bounded
+        (``nodes.NODE_READY_TIMEOUT``) and ends at once when its container
+        exits; the node is returned either way.
         """
-        with ThreadPoolExecutor(max_workers=max(1, len(specs))) as pool:
-            started = list(pool.map(self._start, specs))
+        ahead = {}
+        for spec in specs:
+            kept = self._aside.get(spec.name)
+            if kept is not None and kept[0] == spec:
+                ahead[spec.name] = self._aside.pop(spec.name)[1]
+        fresh = [spec for spec in specs if spec.name not in ahead]
+        with ThreadPoolExecutor(max_workers=max(1, len(fresh))) as pool:
+            made = dict(zip([s.name for s in fresh], pool.map(self._start, fresh), strict=True))
+        made.update({name: future.result() for name, future in ahead.items()})
+        started = [made[spec.name] for spec in specs]
         self.nodes.extend(started)
         return started
+
+    def start_aside(self, specs: list[NodeSpec]) -> None:
+        """Start nodes for later, in the background, outside ``nodes``; ``add`` hands each
+        over when asked for an equal spec, and ``close_aside`` removes the others."""
+        for spec in specs:
+            self._aside[spec.name] = (spec, self._background.submit(self._start, spec))
+
+    def close_aside(self) -> None:
+        """Wait for the nodes still starting ahead and remove those never asked for."""
+        aside, self._aside = self._aside, {}
+        for _, future in aside.values():
+            with contextlib.suppress(Exception):  # a node that could not start left nothing
+                self.remove(future.result())
+        self._background.shutdown(wait=True)
 
     def _start(self, spec: NodeSpec) -> DockerExecNode:
         image = spec.image or self.image

@@ -128,6 +128,7 @@ class Lab:
         if self._closed:
             return
         self._closed = True
+        self.node_pool.close_aside()  # no node may still be starting when the lab is swept
         # A lab with its own run id removes by label; several labs sharing a run
         # id (one per xdist worker, or a control beside the main lab) remove their own.
         if self.spec.name_prefix:
@@ -279,8 +280,14 @@ class Lab:
     # -- nodes ---------------------------------------------------------------
 
     def add_nodes(self, specs: list[NodeSpec]) -> list[DockerExecNode]:
-        """Start nodes in parallel; a node whose dockerd refused to start keeps the reason."""
+        """Start nodes in parallel (or take those started ahead for equal specs); a node whose
+        dockerd refused to start keeps the reason."""
         return self.node_pool.add(specs)
+
+    def start_aside(self, specs: list[NodeSpec]) -> None:
+        """Start throwaway nodes ahead, in the background (``throwaway_nodes``); ``add_nodes``
+        hands each over when a check asks for an equal spec. Outside ``nodes`` until then."""
+        self.node_pool.start_aside(specs)
 
     def remove_node(self, node: DockerExecNode) -> None:
         """Remove the node's container and drop it from ``nodes``."""
