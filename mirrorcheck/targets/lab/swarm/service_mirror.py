@@ -162,7 +162,11 @@ class SwarmMirror:
         service's, every task's, when no task failed). A restart ends at its
         new task's first failure (a panic exits at once; the swarm's retry
         comes 5 s later, swarmkit's default restart delay); the first start,
-        at the second (``Swarm.wait_running``). ``route`` waits until Traefik
+        at the second (``Swarm.wait_running``). A restart costs at least 2 s
+        before the old task stops: moby's task controller takes a task on an
+        overlay network out of the service's load balancing and sleeps
+        ``defaultGossipConvergeDelay`` (2 s, hard-coded in
+        daemon/cluster/executor/container/controller.go) before its stop signal. ``route`` waits until Traefik
         routes to the new task (``links.wait_routed``); it runs while the
         task's log is read, and its ``WaitTimeout`` makes the start fail (the
         nodes cannot reach the task). ``timings``: "task", seconds until the
