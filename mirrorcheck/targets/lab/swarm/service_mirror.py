@@ -166,10 +166,10 @@ class SwarmMirror:
         before the old task stops: moby's task controller takes a task on an
         overlay network out of the service's load balancing and sleeps
         ``defaultGossipConvergeDelay`` (2 s, hard-coded in
-        daemon/cluster/executor/container/controller.go) before its stop signal. ``route`` waits until Traefik
-        routes to the new task (``links.wait_routed``); it runs while the
-        task's log is read, and its ``WaitTimeout`` makes the start fail (the
-        nodes cannot reach the task). ``timings``: "task", seconds until the
+        daemon/cluster/executor/container/controller.go) before its stop signal.
+        ``route`` waits until Traefik routes to the new task
+        (``links.wait_routed``); it runs while the task's log is read, and its
+        ``WaitTimeout`` makes the start fail (the nodes cannot reach the task). ``timings``: "task", seconds until the
         task answered or failed; "route", the route's wait.
         """
         started, restart, self._started = time.monotonic(), self._started, True
