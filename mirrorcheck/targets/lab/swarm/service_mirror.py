@@ -169,8 +169,9 @@ class SwarmMirror:
         daemon/cluster/executor/container/controller.go) before its stop signal.
         ``route`` waits until Traefik routes to the new task
         (``links.wait_routed``); it runs while the task's log is read, and its
-        ``WaitTimeout`` makes the start fail (the nodes cannot reach the task). ``timings``: "task", seconds until the
-        task answered or failed; "route", the route's wait.
+        ``WaitTimeout`` makes the start fail (the nodes cannot reach the task).
+        ``timings``: "task", seconds until the task answered or failed;
+        "route", the route's wait.
         """
         started, restart, self._started = time.monotonic(), self._started, True
         try:
