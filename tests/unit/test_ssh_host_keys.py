@@ -357,7 +357,7 @@ def test_a_node_with_its_known_key_runs_commands_bounded_and_quoted(server, tmp_
     finally:
         node.close()
     assert result.ok
-    assert result.output == "ran: timeout --kill-after=5 120 echo 'two words'"
+    assert result.output == "ran: timeout -k 5 120 echo 'two words'"
 
 
 def test_a_node_with_a_changed_key_is_stopped_before_any_command(server, tmp_path, monkeypatch):

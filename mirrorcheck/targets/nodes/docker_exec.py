@@ -31,8 +31,9 @@ class DockerExecNode(Node):
         self.name = name or container.name
 
     def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
-        # The engine API has no exec timeout; the in-container `timeout` bounds it.
-        command = ["timeout", "--kill-after=5", str(int(timeout)), *argv]
+        # The engine API has no exec timeout; the in-container `timeout` bounds it (`-k`, not
+        # `--kill-after`: busybox's timeout, as in the official registry:2, knows only the former).
+        command = ["timeout", "-k", "5", str(int(timeout)), *argv]
         try:
             exit_code, output = self.container.exec_run(command, demux=False)
         except docker.errors.APIError as error:

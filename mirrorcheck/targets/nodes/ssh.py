@@ -244,7 +244,7 @@ class SshNode(Node):
     def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
         # The ssh channel has no timeout of its own: the node's `timeout` bounds it.
         code, stdout, stderr = self._exec(
-            ("timeout", "--kill-after=5", str(int(timeout)), *argv), timeout + 5
+            ("timeout", "-k", "5", str(int(timeout)), *argv), timeout + 5
         )
         return CommandResult(code, _text(stdout) + _text(stderr))
 
