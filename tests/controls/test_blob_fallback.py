@@ -158,8 +158,9 @@ def test_one_blob_from_docker_hub_fails_the_probe_pull_check_naming_blob_and_nod
     lost = layer[1]
     answer_404(lab, repository, lost)
     check = load_suite("test_bypass").test_node_pull_of_the_probe_image_goes_through_the_mirror
+    pulled = probe.pull_each(lab.nodes)  # as the suites' probe_pulled fixture makes them
     with pytest.raises(pytest.fail.Exception) as failed:
-        check(lab.nodes[0], lab, None, _Recorded())
+        check(lab.nodes[0], lab, pulled, _Recorded())
     message = str(failed.value)
     assert f"{NODE}'s pull of {probe.reference} did not go through" in message, message
     assert f"during {NODE}'s pull: {lost}" in message, message
