@@ -144,6 +144,7 @@ class NodePool:
         # Nodes started ahead (``start_aside``), by name: outside ``nodes`` until asked for.
         self._aside: dict[str, tuple[NodeSpec, Future[DockerExecNode]]] = {}
         self._background = ThreadPoolExecutor(max_workers=2)
+        self._addresses: dict[str, str] = {}  # container id -> address on the lab network
 
     def add(self, specs: list[NodeSpec]) -> list[DockerExecNode]:
         """Start nodes in parallel; a node whose dockerd refused to start keeps the reason.
@@ -260,5 +261,12 @@ class NodePool:
             self.nodes.remove(node)
 
     def address(self, node: DockerExecNode) -> str:
-        """The node's address on the lab network: the client address in the proxy's log."""
-        return self.context.address(node.container)
+        """The node's address on the lab network: the client address in the proxy's log.
+
+        Asked of the engine once per node: a node keeps its container, which
+        keeps its address on the lab network while it runs.
+        """
+        known = self._addresses.get(node.container.id)
+        if not known:
+            known = self._addresses[node.container.id] = self.context.address(node.container)
+        return known
