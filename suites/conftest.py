@@ -4,9 +4,10 @@ Pulls that several checks judge are made once per run (session fixtures), so
 each claim costs its own evidence, not a pull of its own:
 
 - ``warmed_image``: an image the mirror holds, pulled once through it (outages);
-- ``serial_pulls``: one fresh image pulled by every node, one after another,
-  each pull accounted exactly (smoke and single fetch: the first pull is the
-  cold one; the TLS check that a node with the CA pulls through the mirror);
+- ``node_pulls``: one fresh image pulled by every node, the first node's pull
+  alone (the cold one), then the others' at once, each node's accounted
+  exactly by its address (smoke, single fetch, rate limits; the TLS check
+  that a node with the CA pulls through the mirror);
 - ``first_pulls``: every node pulls a fresh image of its own, all at once,
   each pull accounted exactly by its repository and the node's address
   (bypass; the cache checks pull the same images again);
@@ -26,7 +27,7 @@ import pytest
 from mirrorcheck.probes.access_log import Traffic
 from mirrorcheck.probes.synthetic_image import SyntheticImage, make_image
 from mirrorcheck.pytest_plugin.reports import write_reports
-from mirrorcheck.targets.lab.accounting import MeasuredPull, measure_pull
+from mirrorcheck.targets.lab.accounting import MeasuredPull, measure_pull, measure_together
 from mirrorcheck.targets.lab.first_pulls import FirstPulls, pull_first_images
 from mirrorcheck.targets.probe_pulls import PullBudgetExhausted
 from mirrorcheck.targets.pull_route import ObservedPull
@@ -56,39 +57,52 @@ def warmed_image(lab, healthy_nodes) -> SyntheticImage:
 
 
 @dataclass(frozen=True)
-class SerialPulls:
-    """A fresh image and every node's pull of it, one after another (node order).
+class NodePulls:
+    """A fresh image pulled by every node: the first node's pull alone, then the others' at once.
 
-    ``pulls[i]`` is accounted on its own (``measure_pull``: the mirror's
-    fetches upstream, the node's own requests there, what the proxy served
-    it); ``mirror_logs[i]`` is what the mirror's own access log shows of that
-    pull; ``started[i]`` when it started (epoch seconds, a second early: for
-    the node's daemon log). The first pull is cold: the mirror had never seen
-    the image.
+    ``first`` is the cold pull (the mirror had never seen the image),
+    accounted on its own (``measure_pull``); ``first_mirror_log`` is what the
+    mirror's own access log shows of it. Once the mirror has stored the image,
+    the other nodes pull it at once: ``later`` holds each one's result, what
+    the proxy served it and its own requests to Docker Hub (told apart by
+    address), ``later_upstream`` what the mirror fetched upstream for them
+    together. ``started``: when each node's pull started (epoch seconds, a
+    second early: for its daemon log).
     """
 
     image: SyntheticImage
-    pulls: list[MeasuredPull]
-    mirror_logs: list[Traffic]
-    started: list[float]
+    first: MeasuredPull
+    first_mirror_log: Traffic
+    later: dict[str, MeasuredPull]
+    later_upstream: Traffic
+    started: dict[str, float]
 
-    def of(self, node_name: str) -> tuple[MeasuredPull, Traffic, float]:
-        """The pull of the node named ``node_name``, what the mirror logged of it, its start."""
-        index = [pull.result.node for pull in self.pulls].index(node_name)
-        return self.pulls[index], self.mirror_logs[index], self.started[index]
+    @property
+    def pulls(self) -> list[MeasuredPull]:
+        """Every node's pull, the first one first."""
+        return [self.first, *self.later.values()]
+
+    def of(self, node_name: str) -> tuple[MeasuredPull, float]:
+        """The pull of the node named ``node_name`` and when it started."""
+        pull = self.first if self.first.result.node == node_name else self.later[node_name]
+        return pull, self.started[node_name]
+
+    def upstream(self) -> Traffic:
+        """What the mirror fetched upstream for every pull."""
+        return Traffic([*self.first.upstream.requests, *self.later_upstream.requests])
 
 
 @pytest.fixture(scope="session")
-def serial_pulls(lab, healthy_nodes) -> SerialPulls:
-    """Every node pulls one fresh image, one after another (smoke, single fetch, TLS)."""
-    image = lab.push_image(f"mirrorcheck/serial-pulls-{uuid.uuid4().hex[:6]}")
-    pulls, mirror_logs, started = [], [], []
-    for node in healthy_nodes:
-        mark = lab.mirror_mark()
-        started.append(time.time() - 1)
-        pulls.append(measure_pull(lab, node, image))
-        mirror_logs.append(lab.mirror_traffic(mark).for_repository(image.name))
-    return SerialPulls(image, pulls, mirror_logs, started)
+def node_pulls(lab, healthy_nodes) -> NodePulls:
+    """Every node pulls one fresh image: the first alone, the others at once after it."""
+    image = lab.push_image(f"mirrorcheck/node-pulls-{uuid.uuid4().hex[:6]}")
+    first_node, others = healthy_nodes[0], healthy_nodes[1:]
+    mark, started = lab.mirror_mark(), {first_node.name: time.time() - 1}
+    first = measure_pull(lab, first_node, image)  # settles: the mirror has stored the image
+    mirror_log = lab.mirror_traffic(mark).for_repository(image.name)
+    started.update({node.name: time.time() - 1 for node in others})
+    later, later_upstream = measure_together(lab, others, image)
+    return NodePulls(image, first, mirror_log, later, later_upstream, started)
 
 
 @pytest.fixture(scope="session")

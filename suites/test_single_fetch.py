@@ -7,8 +7,9 @@ by tag costs one tag HEAD and nothing else; concurrent cold pulls are not
 shared and each may go upstream. These checks state those truths exactly,
 from upstream's own log, in the hermetic lab. What the mirror kept after a
 first pull, provable in both modes, is in ``test_single_fetch_kept.py``.
-The nodes' pulls one after another (``serial_pulls``, suites/conftest.py) are
-made once: the first of them is the cold pull.
+The nodes' pulls of one fresh image (``node_pulls``, suites/conftest.py), the
+first node's alone and then the others' at once, are made once: the first is
+the cold pull.
 """
 
 from __future__ import annotations
@@ -27,10 +28,8 @@ from mirrorcheck.targets.lab.accounting import measure_pull
 
 
 @pytest.mark.hermetic_only
-def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
-    serial_pulls, record_property
-):
-    image, pulls = serial_pulls.image, serial_pulls.pulls
+def test_nodes_pulling_after_the_first_fetch_no_blob_upstream(node_pulls, record_property):
+    image, pulls = node_pulls.image, node_pulls.pulls
     for pull in pulls:
         assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
     bypassed = {p.result.node: p.bypass.by_method_and_kind() for p in pulls if p.bypass.count()}
@@ -38,39 +37,43 @@ def test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first(
         f"nodes fetched {image.reference} from Docker Hub themselves, around the mirror: "
         f"{bypassed}. Fix: every node must reach and trust the mirror (registry-mirrors, CA)"
     )
-    first, rest = pulls[0], pulls[1:]
+    first, later, rest = node_pulls.first, node_pulls.later_upstream, node_pulls.later
     record_property("upstream_blob_gets_per_digest", first.upstream.blob_gets())
-    # Per node, in pull order: the report's chart shows the first (cold) pull against the rest.
+    # In pull order: the report's chart shows the first (cold) pull against the later ones,
+    # which were made at once (the mirror's fetches for them cannot be told apart by node).
+    together = f"{', '.join(rest)} (at once)"
     record_property(
-        "upstream_requests_per_pull", {p.result.node: p.upstream.count() for p in pulls}
+        "upstream_requests_per_pull",
+        {first.result.node: first.upstream.count(), together: later.count()},
     )
     record_property(
-        "upstream_blob_gets_per_pull", {p.result.node: p.upstream.count("GET", BLOB) for p in pulls}
+        "upstream_blob_gets_per_pull",
+        {first.result.node: first.upstream.count("GET", BLOB), together: later.count("GET", BLOB)},
     )
     record_property("cold_pull_seconds", {first.result.node: round(first.result.seconds, 3)})
-    record_property("warm_pull_seconds", {p.result.node: round(p.result.seconds, 3) for p in rest})
-    record_property("upstream_bytes", sum(p.upstream.total_bytes() for p in pulls))
+    record_property("warm_pull_seconds", {n: round(p.result.seconds, 3) for n, p in rest.items()})
+    record_property("upstream_bytes", node_pulls.upstream().total_bytes())
     record_property("bytes_served_to_nodes", sum(p.served.total_bytes() for p in pulls))
 
-    later = {p.result.node: p.upstream.blob_gets() for p in rest if p.upstream.blob_gets()}
-    assert not later, (
-        f"after {first.result.node}'s pull, later nodes still fetched blobs upstream: {later}. "
-        "The mirror did not serve them from its cache: check that its storage persists and "
-        "that every node lists the mirror first in registry-mirrors"
+    assert not later.blob_gets(), (
+        f"after {first.result.node}'s pull, the pulls of {together} still made the mirror fetch "
+        f"blobs upstream: {later.blob_gets()}. The mirror did not serve them from its cache: "
+        "check that its storage persists and that every node lists the mirror first in "
+        "registry-mirrors"
     )
-    total_gets = {d: sum(p.upstream.blob_gets().get(d, 0) for p in pulls) for d in image.blobs}
-    total_bytes = {d: sum(p.upstream.blob_bytes().get(d, 0) for p in pulls) for d in image.blobs}
-    assert total_gets == {d: first.upstream.blob_gets().get(d, 0) for d in image.blobs}
-    assert total_bytes == {d: first.upstream.blob_bytes().get(d, 0) for d in image.blobs}, (
-        f"upstream blob bytes for {len(pulls)} pulls {total_bytes} differ from the first pull's"
+    everything = node_pulls.upstream()
+    assert everything.blob_gets() == first.upstream.blob_gets()
+    assert everything.blob_bytes() == first.upstream.blob_bytes(), (
+        f"upstream blob bytes for {len(pulls)} pulls {everything.blob_bytes()} differ from the "
+        "first pull's"
     )
 
 
 @pytest.mark.hermetic_only
 def test_cold_pull_fetches_each_blob_within_the_bound(
-    lab, serial_pulls, record_property, verdict, settings
+    lab, node_pulls, record_property, verdict, settings
 ):
-    image, pull = serial_pulls.image, serial_pulls.pulls[0]  # cold: the mirror never saw it
+    image, pull = node_pulls.image, node_pulls.first  # cold: the mirror never saw it
     assert pull.result.ok, f"{pull.result.node} could not pull: {pull.result.output[-600:]}"
     gets = {digest: pull.upstream.blob_gets().get(digest, 0) for digest in image.blobs}
     record_property("upstream_blob_gets_per_digest", gets)

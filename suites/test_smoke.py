@@ -4,7 +4,7 @@ A node pulls a test image by tag through ``https://<fqdn>``; the mirror's own
 access log and the upstream's accounting both show that pull (the mirror
 fetched every blob, the node asked Docker Hub's stand-in for nothing itself),
 and every node's running daemon lists the mirror. The pull is the first of
-the nodes' pulls one after another (``serial_pulls``, suites/conftest.py),
+the nodes' pulls of one fresh image (``node_pulls``, suites/conftest.py),
 which the single-fetch checks judge too.
 """
 
@@ -15,10 +15,10 @@ import pytest
 from mirrorcheck.probes.access_log import BLOB, MANIFEST_BY_TAG
 
 
-def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, serial_pulls, record_property):
+def test_node_pulls_a_test_image_by_tag_through_the_mirror(lab, node_pulls, record_property):
     # The first node's pull of a fresh image: a node not known to use the mirror has stopped
     # this check before it (``healthy_nodes``).
-    image, first, served = serial_pulls.image, serial_pulls.pulls[0], serial_pulls.mirror_logs[0]
+    image, first, served = node_pulls.image, node_pulls.first, node_pulls.first_mirror_log
     result = first.result
     assert result.ok, f"{result.node} could not pull {image.reference}:\n{result.output[-800:]}"
     record_property("pull_seconds", round(result.seconds, 3))

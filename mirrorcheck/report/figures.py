@@ -72,12 +72,13 @@ WELL_KNOWN_FIGURES: tuple[WellKnownFigure, ...] = (
     WellKnownFigure(
         "upstream_requests_per_pull",
         "chart",
-        "{node: upstream requests} of each pull in pull order; the first is the cold pull",
+        "{node (or the nodes of pulls made at once): upstream requests} in pull order; the "
+        "first is the cold pull",
     ),
     WellKnownFigure(
         "upstream_blob_gets_per_pull",
         "chart",
-        "{node: upstream blob GETs} of each pull, in the same order",
+        "{node (or nodes): upstream blob GETs} of each pull, in the same order",
     ),
     WellKnownFigure("registry_version", "target", "the mirror's distribution version"),
 )

@@ -25,12 +25,9 @@ def _short(check_id: str) -> str:
 
 
 def _pull_line(series: Mapping) -> str:
-    counts = [p["upstream_requests"] for p in series["pulls"]]
-    first, rest = counts[0], counts[1:]
-    text = f"upstream requests per pull {', '.join(str(c) for c in counts)}"
-    if rest:
-        text += f" (first pull {first}, later pulls at most {max(rest)})"
-    return f"  single fetch, {_short(series['check'])}: {text}"
+    """``upstream requests per pull: node-1 14; node-2, node-3 (at once) 2`` (pull order)."""
+    pulls = "; ".join(f"{p['node']} {p['upstream_requests']}" for p in series["pulls"])
+    return f"  single fetch, {_short(series['check'])}: upstream requests per pull: {pulls}"
 
 
 def _listed(items: list[str], most: int) -> str:

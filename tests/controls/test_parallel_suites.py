@@ -26,7 +26,7 @@ def test_suites_pass_with_two_workers_each_on_its_own_lab(engine, tmp_path):
     run = run_suites("suites/", "-n", "2", "-v", tmp_path=tmp_path, timeout=2400)
     assert run.exit_code == 0, run.output[-4000:]
     assert not run.failed()
-    run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
+    run.expect("test_nodes_pulling_after_the_first_fetch_no_blob_upstream", "passed")
     run.expect("test_warm_pull_by_tag_fetches_nothing_upstream_but_a_tag_head", "passed")
 
     worker_of = {test_id: worker for worker, test_id in WORKER_RESULT.findall(run.output)}

@@ -39,7 +39,7 @@ def test_reference_deployment_passes_every_suite(engine, tmp_path):
     assert "'topology': 'swarm'" in target and "host mode" in target, target[:2000]
     # The known limitations of distribution 2.8 show as expected failures, named.
     assert "double-blob-fetch" in run.message("test_cold_pull_fetches_each_blob_within_the_bound")
-    run.expect("test_nodes_pulling_one_after_another_fetch_blobs_only_for_the_first", "passed")
+    run.expect("test_nodes_pulling_after_the_first_fetch_no_blob_upstream", "passed")
 
 
 # The one-node and two-node controls below: each child run's arguments, by control. They

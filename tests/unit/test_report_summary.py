@@ -452,7 +452,7 @@ def test_terminal_block_gives_verdict_single_fetch_and_billable_savings():
     lines = [line for line, _ in terminal.summary_block(summary_of(run, exit_code=1))]
     assert lines[0].startswith("mirrorcheck FAILED: mirror.test (hermetic lab) (exit code 1")
     assert f"  failed: {DAEMON}[node-2]" in lines
-    assert any("upstream requests per pull 9, 1, 1" in line for line in lines)
+    assert any("upstream requests per pull: node-1 9; node-2 1; node-3 1" in line for line in lines)
     assert any("at most 2 (2 blobs)" in line for line in lines)
     assert any("1 with the mirror, 3 without: 2 saved" in line for line in lines)
 

@@ -14,6 +14,8 @@ Usage::
 
     # every node at once, each its own image: {node name: MeasuredPull}
     measure_pulls(lab, [PullOrder(node, image) for node, image in zip(nodes, images)])
+    # every node at once, one image: ({node name: MeasuredPull}, the mirror's fetches)
+    measure_together(lab, nodes, image)
 """
 
 from __future__ import annotations
@@ -107,6 +109,36 @@ def measure_pulls(lab, orders: Sequence[PullOrder]) -> dict[str, MeasuredPull]:
             bypass.from_client(address).for_repository(name),
         )
     return measured
+
+
+def measure_together(
+    lab, nodes: Sequence[Node], image: SyntheticImage
+) -> tuple[dict[str, MeasuredPull], Traffic]:
+    """Every node in ``nodes`` pulls ``image`` at once; settle once; account each node exactly.
+
+    Returns ``({node name: MeasuredPull}, upstream)``. Each pull holds its
+    result, what the proxy served that node and the node's own requests to
+    Docker Hub, told apart by the node's address; its own ``upstream`` is
+    empty. ``upstream`` is what the mirror fetched for all of them together:
+    the mirror asks Docker Hub from its own address whichever node asked it,
+    so no address tells those requests apart.
+    """
+    if not nodes:
+        return {}, Traffic([])
+    upstream_mark, proxy_mark = lab.upstream_mark(), lab.proxy_mark()
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        results = list(pool.map(lambda node: node.pull(image.reference), nodes))
+    lab.settle(image if any(result.ok for result in results) else None)
+    upstream = lab.upstream_traffic(upstream_mark).for_repository(image.name)
+    proxy = lab.proxy_traffic(proxy_mark).for_repository(image.name)
+    bypass = lab.bypass_traffic(None, upstream_mark).for_repository(image.name)
+    measured = {}
+    for node, result in zip(nodes, results, strict=True):
+        address = lab.node_address(node)
+        measured[node.name] = MeasuredPull(
+            result, Traffic([]), proxy.from_client(address), bypass.from_client(address)
+        )
+    return measured, upstream
 
 
 def whole_run(upstream: Traffic, served: Traffic) -> dict[str, object]:
