@@ -99,8 +99,10 @@ def fake_deployment(image) -> Iterator[LiveDeployment]:
 
 def test_a_fake_mirror_and_an_empty_daemon_log_fail_the_bypass_check(fake_deployment):
     check = load_suite("test_bypass").test_node_pull_of_the_probe_image_goes_through_the_mirror
+    # The node's pull, as the suites' probe_pulled fixture makes it.
+    pulled = fake_deployment.probe_pulls().pull_each(fake_deployment.nodes)
     with pytest.raises(pytest.fail.Exception) as failed:
-        check(fake_deployment.nodes[0], fake_deployment, None, _Recorded())
+        check(fake_deployment.nodes[0], fake_deployment, pulled, _Recorded())
     message = str(failed.value)
     assert "did not go through" in message
     assert "does not behave like a registry" in message
