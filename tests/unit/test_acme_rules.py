@@ -68,6 +68,20 @@ def test_a_restart_that_kept_acme_json_passes_and_one_that_lost_it_fails():
     assert "1 new ACME account" in lost[0].message
 
 
+def test_a_restart_serving_the_other_of_two_certificates_issued_before_it_kept_acme_json():
+    # Ordered twice at the start: acme.json may hold the certificate not served before.
+    kept = {"fqdn": "mirror.test", "before": "aa", "after": "bb", "storage": "/acme/acme.json"}
+    assert (
+        judge_kept(
+            **kept, issued_before=2, issued_after=2, new_accounts=0, after_issued_before=True
+        )
+        == []
+    )
+    unknown = judge_kept(**kept, issued_before=2, issued_after=2, new_accounts=0)
+    assert codes(unknown) == [catalog.ACME_STORAGE_LOST.code]
+    assert "another certificate" in unknown[0].message
+
+
 def test_a_new_account_alone_means_acme_json_was_lost():
     kept = {"fqdn": "mirror.test", "before": "aa", "after": "aa", "storage": "/tmp/acme.json"}
     assert codes(judge_kept(**kept, issued_before=1, issued_after=1, new_accounts=1)) == [

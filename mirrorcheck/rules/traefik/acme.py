@@ -74,18 +74,25 @@ def judge_kept(
     issued_after: int,
     new_accounts: int,
     storage: str,
+    after_issued_before: bool = False,
 ) -> list[Finding]:
-    """Whether a restart kept acme.json: the same certificate (fingerprints), nothing new at the CA.
+    """Whether a restart kept acme.json: nothing new at the CA, and a certificate from before.
 
     A proxy that lost acme.json registers a new ACME account (the account
-    lives in the same file) and orders a new certificate.
+    lives in the same file) and orders a new certificate. ``before`` and
+    ``after`` are the served certificates' fingerprints; ``after_issued_before``
+    says the certificate served afterwards is one the CA had issued before the
+    restart: when the proxy ordered two for the name at its start, acme.json
+    may hold the other one, and serving it proves the file was kept.
     """
-    if before == after and issued_after == issued_before and new_accounts == 0:
+    from_before = before == after or after_issued_before
+    if from_before and issued_after == issued_before and new_accounts == 0:
         return []
     served = (
         "the same certificate"
         if before == after
-        else f"another certificate (sha256 {after[:16]}…, before {before[:16]}…)"
+        else f"another certificate (sha256 {after[:16]}…, before {before[:16]}…"
+        + (", issued before the restart)" if after_issued_before else ")")
     )
     return [
         rules.ACME_STORAGE_LOST.finding(

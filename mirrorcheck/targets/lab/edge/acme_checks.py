@@ -118,16 +118,17 @@ def persistence_findings(edge: AcmeEdge) -> list[Finding]:
     # The certificate Pebble issued, served and answering: not a default one Traefik
     # might show for a moment while it applies a configuration.
     before = edge.wait_certificate()
-    issued, accounts = len(edge.issued()), edge.accounts()
+    issued, accounts = edge.issued(), edge.accounts()
     after = edge.restart()
     return linted + judge_kept(
         fqdn=edge.fqdn,
         before=before.fingerprint,
         after=after.fingerprint,
-        issued_before=issued,
+        issued_before=len(issued),
         issued_after=len(edge.issued()),
         new_accounts=edge.accounts() - accounts,
         storage=edge.acme_storage,
+        after_issued_before=after.serial in issued,
     )
 
 
