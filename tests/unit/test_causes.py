@@ -145,20 +145,33 @@ def test_a_message_that_starts_with_a_stopped_node_counts_under_its_cause():
 class RecordedNode(Node):
     """A node answering from recorded ``docker info`` and daemon.json, no Docker."""
 
-    def __init__(self, mirrors: list[str] | None, daemon_json: str, startup_error: str = ""):
+    def __init__(
+        self,
+        mirrors: list[str] | None,
+        daemon_json: str,
+        startup_error: str = "",
+        files: dict[str, str] | None = None,
+    ):
         self.name = "node-1"
         self.startup_error = startup_error
         self.mirrors = mirrors
         self.daemon_json = daemon_json
+        self.files = files or {}  # other files on the node (hosts.toml), by path
 
     def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
+        if argv[:2] == ("sh", "-c"):  # which of the paths exist
+            return CommandResult(0, "".join(f"{p}\n" for p in argv[4:] if p in self.files))
         if self.mirrors is None:
             return CommandResult(1, "Cannot connect to the Docker daemon")
-        info = {"ServerVersion": "20.10.24", "RegistryConfig": {"Mirrors": self.mirrors}}
+        info = {
+            "ServerVersion": "28.5.2",
+            "RegistryConfig": {"Mirrors": self.mirrors},
+            "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]],
+        }
         return CommandResult(0, json.dumps(info))
 
     def read_file(self, path: str) -> bytes:
-        return self.daemon_json.encode()
+        return self.files.get(path, self.daemon_json).encode()
 
     def daemon_log(self, since: float | None = None) -> str:
         return ""
@@ -170,6 +183,18 @@ HTTP_JSON = '{\n    "log-driver": "journald",\n    "registry-mirrors": ["http://
 def test_a_node_that_lists_the_mirror_has_no_known_cause():
     node = RecordedNode(["https://mirror.test/"], HTTP_JSON.replace("http:", "https:"))
     assert mirror_problem_of(node, "https://mirror.test") is None
+
+
+def test_a_node_whose_hosts_toml_overrides_the_listed_mirror_is_known_naming_the_file():
+    hosts = 'server = "https://registry-1.docker.io"\n\n[host."https://other.example"]\n'
+    path = "/etc/docker/certs.d/docker.io/hosts.toml"
+    node = RecordedNode(["https://mirror.test/"], HTTP_JSON, files={path: hosts})
+    problem = mirror_problem_of(node, MIRROR_URL)
+    assert problem is not None and "ignores registry-mirrors because of hosts.toml" in problem
+    assert f"{path}:3:1" in problem and "hosts-toml/overrides-mirrors" in problem, problem
+    # Only the server, no host of its own: the mirrors stay in force.
+    kept = RecordedNode(["https://mirror.test/"], HTTP_JSON, files={path: hosts.split("[")[0]})
+    assert mirror_problem_of(kept, MIRROR_URL) is None
 
 
 def test_a_node_that_does_not_list_the_mirror_names_its_file_line_and_column():

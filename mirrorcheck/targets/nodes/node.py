@@ -22,10 +22,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mirrorcheck.findings import Severity, render_all
 from mirrorcheck.rules.daemon_json.assess import assess
 from mirrorcheck.rules.daemon_json.document import DaemonJson
 from mirrorcheck.rules.daemon_json.engine import engine_or_default
 from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
+from mirrorcheck.rules.hosts_toml.lint import NODE_PATHS, lint_hosts_toml
 from mirrorcheck.versions import image_store_of
 
 DAEMON_JSON_PATH = "/etc/docker/daemon.json"
@@ -167,9 +169,11 @@ def mirror_problem_of(node: Node, mirror_url: str) -> str | None:
     (which dockerd normalises to ``https://host/``) does not list ``mirror_url``;
     the text then adds the errors the reader finds in the node's daemon.json,
     each as ``<node>:/etc/docker/daemon.json:line:column: error [code] ...``.
-    A daemon that lists the mirror returns None: only a pull can tell more.
+    A daemon that lists the mirror is also known not to use it when a
+    containerd hosts.toml for Docker Hub gives hosts of its own
+    (``hosts_toml_problem``); otherwise None: only a pull can tell more.
     The text does not start with the node's name; the caller places it. Runs
-    ``docker info`` and reads one file on the node; raises nothing.
+    ``docker info`` and reads a file or two on the node; raises nothing.
     """
     if node.startup_error:
         return node.startup_error
@@ -179,7 +183,7 @@ def mirror_problem_of(node: Node, mirror_url: str) -> str | None:
         return str(error)
     running = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
     if mirror_url.rstrip("/") + "/" in running:
-        return None
+        return hosts_toml_problem(node, info)
     problem = (
         f"the running daemon does not list {mirror_url.rstrip('/')}/ in registry-mirrors "
         f"(docker info, RegistryConfig.Mirrors: {running})"
@@ -192,3 +196,34 @@ def mirror_problem_of(node: Node, mirror_url: str) -> str | None:
     if found:
         problem += "; its daemon.json:\n" + "\n".join(f.render() for f in found)
     return problem
+
+
+def hosts_toml_problem(node: Node, info: Mapping) -> str | None:
+    """The errors ``lint_hosts_toml`` finds in the node's hosts.toml for Docker Hub, or None.
+
+    On the containerd image store such a file with a ``[host]`` of its own
+    makes dockerd ignore ``registry-mirrors`` while ``docker info`` still lists
+    them (moby daemon/hosts.go; ``mirrorcheck.versions.HOSTS_TOML``). ``info``
+    is the node's ``docker info``. One command lists the files of
+    ``NODE_PATHS`` present; each is read. A file that cannot be read is left
+    to the hosts.toml check; raises nothing.
+    """
+    listing = node.run(
+        "sh", "-c", 'for p; do [ -e "$p" ] && echo "$p"; done; true', "-", *NODE_PATHS, timeout=10
+    )
+    present = [line for line in listing.output.splitlines() if line in NODE_PATHS]
+    store = image_store_of(info.get("DriverStatus"))
+    errors = []
+    for path in present:
+        try:
+            data = node.read_file(path)
+        except NodeError:
+            continue
+        found = lint_hosts_toml(data, path, store)
+        errors += [f for f in found if f.severity is Severity.ERROR]
+    if not errors:
+        return None
+    return (
+        f"its dockerd ({store} image store) ignores registry-mirrors because of hosts.toml:\n"
+        + render_all(errors)
+    )
