@@ -270,6 +270,15 @@ class Swarm:
         the next one). stdout and stderr together. SwarmError when the node is
         not a member or the task's container is not listed there within 10 s.
         """
+        node, container = self.task_container(task)
+        return container_log(node, container)
+
+    def task_container(self, task: Task) -> tuple[DockerExecNode, str]:
+        """The lab node ``task`` runs on and its container's id there.
+
+        SwarmError when the node is not a member or the task's container is
+        not listed there within 10 s.
+        """
         node = self.members.get(task.node)
         if node is None:
             raise SwarmError(f"task {task.name.strip()} runs on {task.node!r}, not a lab node")
@@ -296,7 +305,7 @@ class Swarm:
                     f"{node.name}: {error}; its containers: {listed or 'none'}"
                 ) from None
             self._containers[task.id] = found
-        return container_log(node, self._containers[task.id])
+        return node, self._containers[task.id]
 
     def service_logs(self, service: str) -> str:
         """The log of ``service`` (every task's) or of one task (by id): ``docker service logs``.

@@ -268,25 +268,45 @@ class SwarmMirror:
         )
 
     def wait_stored(self, image: SyntheticImage, layers: list[str] | None = None) -> bool:
-        """Wait until ``layers`` (default: all) of ``image`` are files on the shared disk.
+        """Wait until ``layers`` (default: all) of ``image`` are files in the mirror's storage.
 
-        True once they are there or nothing is awaited; False at once when the
-        storage is not on the shared disk (nothing to look at from here);
+        Looked at on the shared disk, or, for a filesystem storage the stack
+        keeps inside the task, in the task's container at its node. True once
+        they are there or nothing is awaited; False at once when the storage
+        is not a filesystem or the task is not known (nothing to look at);
         ``WaitTimeout`` after 30 s.
         """
-        host = self.host_storage()
         digests = image.layer_digests if layers is None else layers
         if not digests:
             return True
-        if host is None:
+        host, root = self.host_storage(), self.storage_root()
+        what = f"the mirror to store the {len(digests)} layers of {image.reference}"
+        if host is not None:
+            paths = [f"{host}/{blob_data_path(d)}" for d in digests]
+            wait_until(
+                lambda: all(os.path.isfile(p) for p in paths), timeout=STORED_TIMEOUT, what=what
+            )
+            return True
+        if not root or self.task is None:
             return False
-        paths = [f"{host}/docker/registry/v2/blobs/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
-        wait_until(
-            lambda: all(os.path.isfile(p) for p in paths),
-            timeout=STORED_TIMEOUT,
-            what=f"the mirror to store the {len(paths)} layers of {image.reference}",
-        )
+        try:
+            node, container = self.swarm.task_container(self.task)
+        except SwarmError:
+            return False
+        every_file_there = 'for p; do test -f "$p" || exit 1; done'
+        paths = [f"{root}/{blob_data_path(d)}" for d in digests]
+        check = ["docker", "exec", container, "sh", "-c", every_file_there, "-", *paths]
+        first = node.run(*check, timeout=10)
+        if "exec failed" in first.output or "executable file not found" in first.output:
+            return False  # an image without a shell: nothing to look at
+        if not first.ok:
+            wait_until(lambda: node.run(*check, timeout=10).ok, timeout=STORED_TIMEOUT, what=what)
         return True
+
+
+def blob_data_path(digest: str) -> str:
+    """Where distribution's filesystem storage keeps a blob, under its root directory."""
+    return f"docker/registry/v2/blobs/sha256/{digest[7:9]}/{digest[7:]}/data"
 
 
 def debug_port_of(config_text: str) -> int | None:
