@@ -77,6 +77,33 @@ class PullOrder:
     reference: str | None = None
 
 
+@dataclass(frozen=True)
+class _Window:
+    """Pulls made at once and the three logs over their window, each from its mark."""
+
+    results: list[PullResult]
+    upstream: Traffic
+    proxy: Traffic
+    bypass: Traffic
+
+
+def _pull_at_once(lab, pulls: Sequence[tuple[Node, str]], settle_for) -> _Window:
+    """Each ``(node, reference)`` pulled at once; settled once; the logs read once.
+
+    ``settle_for(results)``: the images whose stored copies to wait for (``lab.settle``).
+    """
+    upstream_mark, proxy_mark = lab.upstream_mark(), lab.proxy_mark()
+    with ThreadPoolExecutor(max_workers=len(pulls)) as pool:
+        results = list(pool.map(lambda pull: pull[0].pull(pull[1]), pulls))
+    lab.settle(*settle_for(results))
+    return _Window(
+        results,
+        lab.upstream_traffic(upstream_mark),
+        lab.proxy_traffic(proxy_mark),
+        lab.bypass_traffic(None, upstream_mark),  # every node's, told apart by address
+    )
+
+
 def measure_pulls(lab, orders: Sequence[PullOrder]) -> dict[str, MeasuredPull]:
     """Every order's pull at once, one per node and image; settle once; account each exactly.
 
@@ -92,21 +119,19 @@ def measure_pulls(lab, orders: Sequence[PullOrder]) -> dict[str, MeasuredPull]:
         raise ValueError(f"one pull per node and repository: nodes {nodes}, {repositories}")
     if not orders:
         return {}
-    upstream_mark, proxy_mark = lab.upstream_mark(), lab.proxy_mark()
-    with ThreadPoolExecutor(max_workers=len(orders)) as pool:
-        results = list(pool.map(lambda o: o.node.pull(o.reference or o.image.reference), orders))
-    lab.settle(*(o.image for o, result in zip(orders, results, strict=True) if result.ok))
-    upstream, proxy = lab.upstream_traffic(upstream_mark), lab.proxy_traffic(proxy_mark)
-    bypass = lab.bypass_traffic(None, upstream_mark)  # every node's, told apart by address
+    window = _pull_at_once(
+        lab,
+        [(order.node, order.reference or order.image.reference) for order in orders],
+        lambda results: [o.image for o, r in zip(orders, results, strict=True) if r.ok],
+    )
     measured = {}
-    for order, result in zip(orders, results, strict=True):
-        name = order.image.name
-        address = lab.node_address(order.node)
+    for order, result in zip(orders, window.results, strict=True):
+        name, address = order.image.name, lab.node_address(order.node)
         measured[order.node.name] = MeasuredPull(
             result,
-            upstream.for_repository(name),
-            proxy.from_client(address).for_repository(name),
-            bypass.from_client(address).for_repository(name),
+            window.upstream.for_repository(name),
+            window.proxy.from_client(address).for_repository(name),
+            window.bypass.from_client(address).for_repository(name),
         )
     return measured
 
@@ -125,20 +150,20 @@ def measure_together(
     """
     if not nodes:
         return {}, Traffic([])
-    upstream_mark, proxy_mark = lab.upstream_mark(), lab.proxy_mark()
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        results = list(pool.map(lambda node: node.pull(image.reference), nodes))
-    lab.settle(image if any(result.ok for result in results) else None)
-    upstream = lab.upstream_traffic(upstream_mark).for_repository(image.name)
-    proxy = lab.proxy_traffic(proxy_mark).for_repository(image.name)
-    bypass = lab.bypass_traffic(None, upstream_mark).for_repository(image.name)
+    window = _pull_at_once(
+        lab,
+        [(node, image.reference) for node in nodes],
+        lambda results: [image] if any(result.ok for result in results) else [],
+    )
+    proxy = window.proxy.for_repository(image.name)
+    bypass = window.bypass.for_repository(image.name)
     measured = {}
-    for node, result in zip(nodes, results, strict=True):
+    for node, result in zip(nodes, window.results, strict=True):
         address = lab.node_address(node)
         measured[node.name] = MeasuredPull(
             result, Traffic([]), proxy.from_client(address), bypass.from_client(address)
         )
-    return measured, upstream
+    return measured, window.upstream.for_repository(image.name)
 
 
 def whole_run(upstream: Traffic, served: Traffic) -> dict[str, object]:
