@@ -82,15 +82,18 @@ def ca_files(spec: NodeSpec, fqdn: str, ca_cert: bytes, hub_ca: bytes) -> dict[s
 
 
 def _write(node: DockerExecNode, files: dict[str, bytes]) -> None:
-    """Write ``files`` (absolute path -> content) in a running node: one exec, one copy."""
+    """Write ``files`` (absolute path -> content) in a running node: one copy, no exec.
+
+    The engine makes the folders a file needs that the node lacks (mode 755,
+    owned by root: moby pkg/archive Unpack; seen on the host engine 20.10), so the
+    archive holds the files alone and leaves existing folders as they are.
+    """
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as archive:
         for path, content in files.items():
             info = tarfile.TarInfo(str(PurePosixPath(path).relative_to("/")))
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))
-    folders = sorted({str(PurePosixPath(path).parent) for path in files})
-    node.run("mkdir", "-p", *folders, timeout=10)
     node.container.put_archive("/", data.getvalue())
 
 
