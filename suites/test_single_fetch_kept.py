@@ -13,6 +13,7 @@ lab's mirror; the exact upstream counts are in ``test_single_fetch.py``.
 from __future__ import annotations
 
 import contextlib
+import time
 
 import pytest
 
@@ -29,6 +30,17 @@ from mirrorcheck.waiting import WaitTimeout, wait_until
 
 # distribution 2.8 writes a fetched blob to storage in the background, after serving it.
 STORED_TIMEOUT = 15.0
+
+
+def _stored_wait(first: ObservedPull) -> float:
+    """Seconds left of ``STORED_TIMEOUT`` after the first pull ended (0: look once).
+
+    The background copy follows its pull: a pull made long before (by an
+    earlier check) has nothing left to wait for.
+    """
+    if not first.result.finished:
+        return STORED_TIMEOUT
+    return max(0.0, first.result.finished + STORED_TIMEOUT - time.monotonic())
 
 
 def _require_the_mirror(deployment) -> None:
@@ -88,7 +100,7 @@ def test_mirror_catalog_lists_the_probe_image_after_its_first_pull(
     try:
         listed = wait_until(
             lambda: evidence.catalog_has(repository),
-            timeout=STORED_TIMEOUT,
+            timeout=_stored_wait(first),
             interval=0.5,
             what=f"the mirror's catalog to list {repository}",
         )
@@ -153,7 +165,9 @@ def test_mirror_storage_holds_every_blob_of_the_probe_image_after_its_first_pull
         return not state["missing"]
 
     with contextlib.suppress(WaitTimeout):  # what is still missing is reported below
-        wait_until(all_stored, timeout=STORED_TIMEOUT, interval=0.5, what="the blobs to be stored")
+        wait_until(
+            all_stored, timeout=_stored_wait(first), interval=0.5, what="the blobs to be stored"
+        )
     record_property("blobs_checked", len(digests))
     record_property("blobs_missing_from_storage", state["missing"])
     if state["missing"]:

@@ -51,7 +51,10 @@ class CommandResult:
 
 @dataclass(frozen=True)
 class PullResult:
-    """The outcome of ``docker pull`` on a node, with how long it took."""
+    """The outcome of ``docker pull`` on a node, with how long it took.
+
+    ``finished``: ``time.monotonic()`` when the pull returned (0.0: not known).
+    """
 
     node: str
     image: str
@@ -59,6 +62,7 @@ class PullResult:
     seconds: float
     output: str
     digest: str = ""
+    finished: float = 0.0
 
 
 class Node(ABC):
@@ -94,12 +98,14 @@ class Node(ABC):
         """``docker pull image`` on the node, timed."""
         started = time.monotonic()
         result = self.run("docker", "pull", image, timeout=timeout)
-        seconds = time.monotonic() - started
+        finished = time.monotonic()
         digest = ""
         for line in result.output.splitlines():
             if line.startswith("Digest: "):
                 digest = line.split(" ", 1)[1].strip()
-        return PullResult(self.name, image, result.ok, seconds, result.output, digest)
+        return PullResult(
+            self.name, image, result.ok, finished - started, result.output, digest, finished
+        )
 
     def remove_image(self, *images: str) -> None:
         """Forget pulled images, so that the next pull goes to the registry again.
