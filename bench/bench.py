@@ -11,9 +11,11 @@ seconds, and a ratio):
   N nodes, the swarm, the stack, Traefik and its first certificate; on the
   plain topology: network, upstream, mirror, proxy, N nodes), one cold and
   one warm pull per node (each accounted: the lab waits until the upstream
-  is quiet and the mirror has stored the blobs), one Docker Hub outage and
-  one mirror restart (on the swarm a new task of the mirror's service, routed
-  by Traefik), topology down;
+  is quiet and the mirror has stored the blobs), one Docker Hub outage, the
+  two mirror restarts the outage checks make (one while Docker Hub is down,
+  one after it is back; on the swarm each a new task of the mirror's
+  service, routed by Traefik), the Traefik restart the acme.json check
+  makes (swarm only), topology down;
 - ``healthy``: ``pytest suites/`` on the embedded default (N nodes, one
   process), against the floor;
 - ``duplicate key``: the same run on a daemon.json whose second
@@ -108,10 +110,12 @@ def timed(step):
 def floor(nodes: int, topology: str) -> dict[str, object]:
     """The floor on ``topology``, phase by phase (seconds).
 
-    Topology up, a cold and a warm pull per node, one Docker Hub outage, one
-    mirror restart, topology down; ``lab_phases`` are the lab's own start
-    timings. Raises RuntimeError when a pull fails or the mirror does not
-    restart, ``LabError`` or ``WaitTimeout`` when the lab does not come up.
+    Topology up, a cold and a warm pull per node, one Docker Hub outage with
+    the mirror restarted during it and after it, Traefik restarted (on the
+    swarm), topology down; ``lab_phases`` are the lab's own start timings.
+    Raises RuntimeError when a pull fails or the mirror does not restart once
+    Docker Hub is back, ``LabError`` or ``WaitTimeout`` when the lab does not
+    come up or Traefik does not serve again.
     """
     client = docker.from_env()
     swarm = topology == "swarm"
@@ -136,12 +140,16 @@ def floor(nodes: int, topology: str) -> dict[str, object]:
 
         _, phases["a cold and a warm pull per node"] = timed(pulls)
         outage = lab.upstream_down()
-        _, phases["Docker Hub outage"] = timed(
-            lambda: (outage.__enter__(), outage.__exit__(None, None, None))
-        )
+        _, phases["Docker Hub down"] = timed(outage.__enter__)
+        try:  # the outage checks restart the mirror while Docker Hub is down, and after
+            _, phases["mirror restart, Docker Hub down"] = timed(lab.start_mirror)
+        finally:
+            _, phases["Docker Hub back"] = timed(lambda: outage.__exit__(None, None, None))
         restart, phases["mirror restart"] = timed(lab.start_mirror)
         if not restart.up:
             raise RuntimeError(f"the mirror did not restart: {restart.log[-300:]}")
+        if swarm:  # the acme.json check restarts Traefik
+            _, phases["Traefik restart"] = timed(lab.acme.restart)
     finally:
         _, phases["topology down"] = timed(lab.close)
     return {
