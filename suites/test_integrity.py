@@ -6,10 +6,9 @@ upstream bytes to several clients while storing them.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.probes.synthetic_image import make_index
 
 pytestmark = [pytest.mark.hermetic_only]
@@ -59,10 +58,7 @@ def test_multi_platform_index_is_served_intact(lab, unique_name, healthy_nodes):
 def test_concurrent_fetches_of_a_cold_image_are_intact(lab, unique_name, record_property):
     image = lab.push_image(unique_name, layer_sizes=[4_000_000, 2_000_000])
     clients = 4
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        results = list(
-            pool.map(lambda _: _fetch_everything(lab.mirror_client(), image), range(clients))
-        )
+    results = at_once(lambda _: _fetch_everything(lab.mirror_client(), image), range(clients))
     lab.settle(image)
     record_property("concurrent_clients", clients)
     problems = [problem for result in results for problem in result]

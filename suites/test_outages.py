@@ -16,12 +16,13 @@ restarted again, and a node pulls the cached image from that restarted mirror.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 
 import pytest
 
+from mirrorcheck.at_once import at_once, side_by_side
 from mirrorcheck.probes.access_log import BLOB, Traffic
 from mirrorcheck.probes.synthetic_image import SyntheticImage, make_image
 from mirrorcheck.rules.limitations import MIRROR_RESTART_UPSTREAM_DOWN
@@ -93,26 +94,34 @@ def outage(lab, healthy_nodes, warmed_image, uncached_image) -> Outage:
     cached, uncached = warmed_image, uncached_image
     last, started, proxy_mark = healthy_nodes[-1], time.time(), lab.proxy_mark()
     served_down, timeline, outage_ = False, Timeline(), ExitStack()
-    with ThreadPoolExecutor(len(healthy_nodes) + 1) as pool:
-        try:
-            with timeline.span("upstream down"):
-                outage_.enter_context(lab.upstream_down())
-            with timeline.span("pulls"):
-                uncached_pulled = pool.submit(last.pull, uncached.reference)
-                per_node = list(pool.map(lambda n: _pull_cached(n, cached), healthy_nodes))
-                uncached_pull = uncached_pulled.result()
-            with timeline.span("restart during outage"):
-                restart_down = lab.start_mirror()
-            if restart_down.up:
-                _forget(healthy_nodes[0], cached)
-                served_down = healthy_nodes[0].pull(cached.reference).ok
-            evidence = pool.submit(_asked_and_log, lab, last, proxy_mark, started)
-        finally:
-            with timeline.span("upstream up"):
-                outage_.close()
-            with timeline.span("restart after"):
-                restart_up = lab.start_mirror()  # upstream is back: the mirror must start again
-        asked, uncached_log = evidence.result()
+    restarted_up: list[MirrorStart] = []
+
+    def back_up() -> None:
+        with timeline.span("upstream up"):
+            outage_.close()
+        with timeline.span("restart after"):
+            restarted_up.append(lab.start_mirror())  # upstream is back: the mirror must start
+
+    try:
+        with timeline.span("upstream down"):
+            outage_.enter_context(lab.upstream_down())
+        with timeline.span("pulls"):
+            uncached_pull, per_node = side_by_side(
+                partial(last.pull, uncached.reference),
+                lambda: at_once(lambda n: _pull_cached(n, cached), healthy_nodes),
+            )
+        with timeline.span("restart during outage"):
+            restart_down = lab.start_mirror()
+        if restart_down.up:
+            _forget(healthy_nodes[0], cached)
+            served_down = healthy_nodes[0].pull(cached.reference).ok
+    except BaseException:
+        back_up()
+        raise
+    (asked, uncached_log), _ = side_by_side(
+        partial(_asked_and_log, lab, last, proxy_mark, started), back_up
+    )
+    restart_up = restarted_up[0]
     return Outage(
         cached_pulls=[pull for pulls in per_node for pull in pulls],
         uncached=uncached_pull,

@@ -14,10 +14,9 @@ the cold pull.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.probes.access_log import BLOB
 from mirrorcheck.rules.limitations import (
     COLD_PULL_COST,
@@ -108,8 +107,7 @@ def test_concurrent_cold_pulls_stay_within_what_the_mirror_guarantees(
 ):
     image = lab.push_image(unique_name)
     upstream_mark = lab.upstream_mark()
-    with ThreadPoolExecutor(max_workers=len(healthy_nodes)) as pool:
-        results = list(pool.map(lambda node: node.pull(image.reference), healthy_nodes))
+    results = at_once(lambda node: node.pull(image.reference), healthy_nodes)
     lab.settle(image)
     upstream = lab.upstream_traffic(upstream_mark).for_repository(image.name)
     gets = {digest: upstream.blob_gets().get(digest, 0) for digest in image.blobs}

@@ -17,8 +17,8 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from mirrorcheck.targets.lab.labels import RunLabels, new_run_id, owner_of
-from mirrorcheck.targets.lab.sweeper import leftovers, sweep_stale
+from mirrorcheck.targets.lab.labels import RUN_LABEL, RunLabels, new_run_id, owner_of
+from mirrorcheck.targets.lab.sweeper import leftovers, sweep_run, sweep_stale
 from mirrorcheck.waiting import wait_until
 from tests.suite_runner import PROJECT_ROOT
 
@@ -38,6 +38,31 @@ import time
 def test_lab_then_wait(lab):
     time.sleep(600)
 """
+# Every node pulls an image its mirror cannot fetch: the upstream is paused, and
+# distribution sets no timeout on its upstream fetch (FINDINGS.md, Network), so each
+# node's `docker pull` over `docker exec` hangs until its 300 s bound. Each step
+# writes "<node container> <reference>" to {pulls} as it starts; {wait} waits on the nodes.
+BLOCKED_PULLS = """
+from concurrent.futures import ThreadPoolExecutor
+from mirrorcheck.at_once import at_once
+
+def test_pulls_blocked_then_interrupted(lab):
+    image = lab.push_image("mirrorcheck/blocked-pull")
+    lab.upstream.pause()
+
+    def pull(node):
+        with open({pulls!r}, "a") as pulls:
+            pulls.write(f"{{node.container.name}} {{image.reference}}\\n")
+        return node.pull(image.reference)
+
+    {wait}
+"""
+AT_ONCE = "at_once(pull, lab.nodes)"
+POOL_MAP = (  # the pattern at_once replaced: its `with` joins the blocked workers on Ctrl-C
+    "with ThreadPoolExecutor(len(lab.nodes)) as pool:\n        list(pool.map(pull, lab.nodes))"
+)
+BLOCKED_NODES = 3
+INTERRUPTED_BOUND = 30.0  # seconds from Ctrl-C to the child's exit, its lab removed
 
 
 def run_child(tmp_path: Path, body: str, run_id: str, *args: str, wait: bool = True):
@@ -118,6 +143,81 @@ def test_an_interrupted_run_leaves_nothing(engine, tmp_path):
         if child.poll() is None:
             child.kill()
     assert child.returncode == 2, output
+    assert leftovers(engine, run_id) == [], output
+
+
+def _pulls_running(engine, run_id: str, reference: str) -> set[str]:
+    """The run's containers in which a ``docker pull <reference>`` runs now."""
+    running = set()
+    for container in engine.containers.list(filters={"label": [f"{RUN_LABEL}={run_id}"]}):
+        try:
+            processes = container.top(ps_args="-eo pid,args").get("Processes") or []
+        except docker.errors.APIError:
+            continue  # paused (the upstream) or gone
+        if any(f"docker pull {reference}" in " ".join(p) for p in processes):
+            running.add(str(container.name))
+    return running
+
+
+def interrupt_blocked_pulls(
+    engine, tmp_path: Path, wait: str, exit_within: float = INTERRUPTED_BOUND
+) -> tuple[str, float, int, str]:
+    """A child run interrupted while every node's pull hangs: its run id, the seconds from
+    Ctrl-C to its exit, its exit code and output.
+
+    Fails unless every node's pull is seen running, and still running 3 s
+    later, before the Ctrl-C; fails when the child has not exited
+    ``exit_within`` seconds after it (the child is then killed, its run swept).
+    """
+    run_id, pulls = new_run_id(), tmp_path / "pulls"
+    body = BLOCKED_PULLS.format(pulls=str(pulls), wait=wait)
+    child = run_child(tmp_path, body, run_id, "--nodes", str(BLOCKED_NODES), wait=False)
+    try:
+
+        def started() -> list[str]:
+            lines = pulls.read_text().splitlines() if pulls.exists() else []
+            return lines if len(lines) == BLOCKED_NODES else []
+
+        lines = wait_until(
+            started,
+            timeout=240,
+            interval=0.5,
+            what=f"the child run's {BLOCKED_NODES} nodes to start their pulls",
+            give_up=lambda: (
+                f"the child exited early:\n{child.stdout.read()}"
+                if child.poll() is not None
+                else None
+            ),
+        )
+        nodes = {line.split()[0] for line in lines}
+        reference = lines[0].split()[1]
+        wait_until(
+            lambda: _pulls_running(engine, run_id, reference) == nodes,
+            timeout=30,
+            what=f"`docker pull {reference}` to run on {sorted(nodes)}",
+        )
+        time.sleep(3)
+        still = _pulls_running(engine, run_id, reference)
+        assert still == nodes, f"pulls not blocked: after 3 s only {sorted(still)} still pull"
+        interrupted = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        try:
+            output, _ = child.communicate(timeout=exit_within)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the interrupted run had not exited {exit_within:g} s after Ctrl-C")
+        return run_id, time.monotonic() - interrupted, child.returncode, output
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+            sweep_run(engine, run_id)
+
+
+def test_an_interrupted_run_is_not_held_by_blocked_pulls(engine, tmp_path):
+    """Ctrl-C while every node's `docker pull` hangs: the run ends now and removes its lab."""
+    run_id, seconds, returncode, output = interrupt_blocked_pulls(engine, tmp_path, AT_ONCE)
+    assert returncode == 2, output
+    assert seconds < INTERRUPTED_BOUND, f"exited {seconds:.0f} s after Ctrl-C:\n{output}"
     assert leftovers(engine, run_id) == [], output
 
 

@@ -21,9 +21,9 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.probes.access_log import Traffic
 from mirrorcheck.probes.synthetic_image import SyntheticImage
 from mirrorcheck.targets.nodes.node import Node, PullResult
@@ -93,8 +93,7 @@ def _pull_at_once(lab, pulls: Sequence[tuple[Node, str]], settle_for) -> _Window
     ``settle_for(results)``: the images whose stored copies to wait for (``lab.settle``).
     """
     upstream_mark, proxy_mark = lab.upstream_mark(), lab.proxy_mark()
-    with ThreadPoolExecutor(max_workers=len(pulls)) as pool:
-        results = list(pool.map(lambda pull: pull[0].pull(pull[1]), pulls))
+    results = at_once(lambda pull: pull[0].pull(pull[1]), pulls)
     lab.settle(*settle_for(results))
     return _Window(
         results,

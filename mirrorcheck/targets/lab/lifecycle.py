@@ -34,6 +34,7 @@ from mirrorcheck.targets.lab.containers import (
     start_container,
 )
 from mirrorcheck.targets.lab.labels import RunLabels
+from mirrorcheck.targets.lab.sweeper import remove_containers
 from mirrorcheck.waiting import wait_until
 
 REGISTRY_CONFIG_PATH = "/etc/docker/registry/config.yml"
@@ -90,11 +91,9 @@ class LabContext:
         the others' too.
         """
         filters = {"name": [f"^{self.prefix}-"]}
-        for container in self.client.containers.list(
-            all=True, filters=filters, ignore_removed=True
-        ):
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True, v=True)
+        remove_containers(
+            self.client.containers.list(all=True, filters=filters, ignore_removed=True)
+        )
         if self.network is not None:
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 self.network.remove()

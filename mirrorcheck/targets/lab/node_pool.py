@@ -28,6 +28,7 @@ from typing import Protocol
 
 import docker.errors
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.rules.daemon_json.oracle import explain_with_reader
 from mirrorcheck.targets.lab.certs import SYSTEM_CA_BUNDLE, docker_ca_path
 from mirrorcheck.targets.lab.lifecycle import LabContext
@@ -163,8 +164,7 @@ class NodePool:
             if kept is not None and kept[0] == spec:
                 ahead[spec.name] = self._aside.pop(spec.name)[1]
         fresh = [spec for spec in specs if spec.name not in ahead]
-        with ThreadPoolExecutor(max_workers=max(1, len(fresh))) as pool:
-            made = dict(zip([s.name for s in fresh], pool.map(self._start, fresh), strict=True))
+        made = dict(zip([s.name for s in fresh], at_once(self._start, fresh), strict=True))
         made.update({name: future.result() for name, future in ahead.items()})
         started = [made[spec.name] for spec in specs]
         self.nodes.extend(started)
@@ -253,8 +253,7 @@ class NodePool:
 
     def _each_node(self, step: Callable[[DockerExecNode], object]) -> None:
         """Run ``step`` on every node at once; the first node's error (in order) is raised."""
-        with ThreadPoolExecutor(max_workers=max(1, len(self.nodes))) as pool:
-            list(pool.map(step, list(self.nodes)))
+        at_once(step, list(self.nodes))
 
     def remove(self, node: DockerExecNode) -> None:
         """Remove the node's container (and its anonymous volumes) and forget it."""

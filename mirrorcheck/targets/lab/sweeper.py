@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterable
 
 import docker
 import docker.errors
+from docker.models.containers import Container
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.targets.lab.labels import (
     OWNER_LABEL,
     PROJECT,
@@ -25,16 +28,33 @@ from mirrorcheck.targets.lab.labels import (
     process_start,
 )
 
+REMOVE_AT_ONCE = 8
+
+
+def remove_containers(containers: Iterable[Container]) -> list[str]:
+    """Remove ``containers`` (killed if running, with their anonymous volumes) at once.
+
+    A node's container holds a whole dockerd and its image store: each removal
+    waits on its own kill and disk, so they run side by side (at most
+    ``REMOVE_AT_ONCE``, below the Docker SDK's connection pool of 10). Returns
+    ``["container <name>", ...]`` for those removed; one already gone is skipped.
+    """
+
+    def remove(container: Container) -> str | None:
+        try:
+            container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            return None
+        return f"container {container.name}"
+
+    return [name for name in at_once(remove, containers, limit=REMOVE_AT_ONCE) if name]
+
 
 def _remove_all(client: docker.DockerClient, filters: dict[str, list[str]]) -> list[str]:
     """Remove matching containers, then networks, then volumes; return what was removed."""
-    removed: list[str] = []
-    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
-        try:
-            container.remove(force=True, v=True)
-            removed.append(f"container {container.name}")
-        except docker.errors.NotFound:
-            pass
+    removed = remove_containers(
+        client.containers.list(all=True, filters=filters, ignore_removed=True)
+    )
     for network in client.networks.list(filters=filters):
         try:
             network.remove()

@@ -15,11 +15,10 @@ Usage::
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import docker
 import docker.errors
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.targets.nodes.local import LOCAL, LocalNode
 from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError
@@ -142,5 +141,4 @@ def connect_nodes(urls: list[str], skip_host_key_check: bool = False) -> list[No
         except Exception as error:  # one node's surprise must not hide the others
             return UnreachableNode(url, f"{url}: {type(error).__name__}: {error}")
 
-    with ThreadPoolExecutor(max_workers=max(1, len(urls))) as pool:
-        return list(pool.map(connect, urls))
+    return at_once(connect, urls)

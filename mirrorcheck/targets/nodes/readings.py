@@ -19,12 +19,12 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
 from typing import Generic, TypeVar
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.rules.daemon_json.document import DaemonJson
 from mirrorcheck.rules.daemon_json.engine import VALIDATE_FROM, engine_or_default
 from mirrorcheck.rules.hosts_toml.lint import NODE_PATHS
@@ -187,11 +187,8 @@ def on_each_node(nodes: Sequence[Node], read: Callable[[Node], T]) -> dict[str, 
     What ``read`` raises on one node is that node's ``Reading.error``; the
     other nodes' readings are unaffected. Returns when every node has answered.
     """
-    if not nodes:
-        return {}
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        futures = {each.name: pool.submit(Reading.of, partial(read, each)) for each in nodes}
-        return {name: future.result() for name, future in futures.items()}
+    readings = at_once(lambda each: Reading.of(partial(read, each)), nodes)
+    return {each.name: reading for each, reading in zip(nodes, readings, strict=True)}
 
 
 def read_nodes(nodes: Sequence[Node], mirror_host: str) -> Mapping[str, NodeReadings]:

@@ -42,12 +42,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.targets.lab.images.debian import (
     RECIPES,
     BaseBuildError,
@@ -158,8 +158,7 @@ class ImageSupply:
             except ImageSupplyError as error:
                 return error
 
-        with ThreadPoolExecutor(max_workers=max(1, len(roles))) as pool:
-            return dict(zip(roles, pool.map(one, roles), strict=True))
+        return dict(zip(roles, at_once(one, roles), strict=True))
 
     def resolve(self, role: str) -> Resolution:
         """One role's image, following the resolution order.

@@ -25,13 +25,13 @@ import subprocess
 import tarfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from weakref import WeakKeyDictionary
 
 from docker.models.containers import Container
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.targets.lab.swarm.tasks import Task, failures, parse_tasks, running
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.waiting import WaitTimeout, wait_until
@@ -138,8 +138,7 @@ class Swarm:
                 "--token", token, f"{address}:{SWARM_PORT}", node=node,
             )  # fmt: skip
 
-        with ThreadPoolExecutor(max_workers=max(1, len(workers))) as pool:
-            list(pool.map(join, workers))
+        at_once(join, workers)
         self.members.update({node.name: node for node in workers})
 
     def load_images(self, nodes: list[DockerExecNode], names: dict[str, str]) -> None:

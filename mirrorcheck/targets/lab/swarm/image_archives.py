@@ -26,12 +26,12 @@ import shlex
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from mirrorcheck.at_once import at_once
 from mirrorcheck.targets.lab.spec import LabError
 from mirrorcheck.targets.lab.timeline import Timeline
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
@@ -123,8 +123,7 @@ def load_archive(
             "" if result.ok else f"{node.name}: loading {archive} failed: {result.output.strip()}"
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-        problems = [p for p in pool.map(load, nodes) if p]
+    problems = [p for p in at_once(load, nodes) if p]
     if problems:
         raise ArchiveError("\n".join(problems))
 

@@ -141,17 +141,12 @@ def registry_image_trusting(
         container.remove(force=True)
 
 
-def side_by_side(*steps: Callable[[], object]) -> None:
-    """Run ``steps`` in parallel threads; the first one's error (in order) is raised."""
-    with ThreadPoolExecutor(max_workers=len(steps)) as pool:
-        for future in [pool.submit(step) for step in steps]:
-            future.result()
-
-
 def when_done(pool: ThreadPoolExecutor, needs: list[Future], step: Callable[[], object]) -> Future:
     """``step`` submitted to ``pool``, to run once every one of ``needs`` has succeeded.
 
     When one of ``needs`` failed, the step does not run and its future holds that error.
+    ``pool``: ``at_once.thread_pool``'s, so that Ctrl-C while waiting on the steps
+    does not wait for them to end.
     """
 
     def run() -> object:

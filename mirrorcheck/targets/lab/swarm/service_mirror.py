@@ -22,11 +22,11 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 
+from mirrorcheck.at_once import side_by_side
 from mirrorcheck.probes.access_log import Traffic, parse_log
 from mirrorcheck.probes.registry_api import RegistryClient
 from mirrorcheck.probes.synthetic_image import SyntheticImage
@@ -61,6 +61,16 @@ def _timed(step: Callable[[], None]) -> float:
     started = time.monotonic()
     step()
     return round(time.monotonic() - started, 2)
+
+
+def _route_timed(route: Callable[[], None] | None) -> float | WaitTimeout | None:
+    """The seconds ``route`` took, or the ``WaitTimeout`` it raised; None without a route."""
+    if route is None:
+        return None
+    try:
+        return _timed(route)
+    except WaitTimeout as error:
+        return error
 
 
 def new_failures(tasks: list[Task], before: set[str] | frozenset[str]) -> list[Task]:
@@ -183,16 +193,13 @@ class SwarmMirror:
             timings = {"task": round(time.monotonic() - started, 2)}
             return MirrorStart(False, f"{error}\n{self._failure_log(error)}", timings=timings)
         timings = {"task": round(time.monotonic() - started, 2)}
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            routed = pool.submit(_timed, route) if route is not None else None
-            log = self.log()
-            self.version = start_version(log) or self.version
-            try:
-                if routed is not None:
-                    timings["route"] = routed.result()
-            except WaitTimeout as error:
-                problem = f"the new task runs, Traefik does not route to it: {error}"
-                return MirrorStart(False, problem, timings=timings)
+        log, routed = side_by_side(self.log, lambda: _route_timed(route))
+        self.version = start_version(log) or self.version
+        if isinstance(routed, WaitTimeout):
+            problem = f"the new task runs, Traefik does not route to it: {routed}"
+            return MirrorStart(False, problem, timings=timings)
+        if routed is not None:
+            timings["route"] = routed
         return MirrorStart(True, log, self.version, timings)
 
     def _restart(self) -> Task:

@@ -25,13 +25,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from mirrorcheck.at_once import side_by_side, thread_pool
 from mirrorcheck.probes.access_log import Traffic
 from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.edge.traefik import TraefikEdge
@@ -47,7 +48,6 @@ from mirrorcheck.targets.lab.swarm.links import (
     edge_network,
     log_driver,
     registry_image_trusting,
-    side_by_side,
     swarm_node_specs,
     wait_for_route,
     wait_routed,
@@ -225,7 +225,7 @@ class SwarmLab(Lab):
             [traefik, registry],
             {**names, **self.edge.images_for_nodes},
         )
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with thread_pool(8) as pool:
 
             def after(needs: list[Future], phase: str, step: Callable[[], object]) -> Future:
                 return when_done(pool, needs, partial(self._timed, phase, step))
