@@ -12,11 +12,12 @@ Usage::
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import requests
 
+from mirrorcheck.at_once import side_by_side
 from mirrorcheck.probes.access_log import BLOB, AccessLogError, Traffic
 from mirrorcheck.probes.image_content import blob_digests, platform_of
 from mirrorcheck.probes.registry_api import CONTENT_DIGEST_HEADER, RegistryError
@@ -38,21 +39,12 @@ ACCESS_LOG_SETTLE = 5.0
 READ_ERRORS = (OSError, RuntimeError, AccessLogError)
 
 
-def _node_clock(node: Node) -> float | None:
-    """The node's own time, so that its log is read from the pull on, whatever the clock skew."""
-    result = node.run("date", "+%s.%N", timeout=10)
+def _docker_info(node: Node) -> dict:
+    """The node's ``docker info``; {} when it cannot be read."""
     try:
-        return float(result.output.strip().replace(".%N", ""))
-    except ValueError:
-        return None
-
-
-def _effective_mirrors(node: Node) -> list[str]:
-    """The mirrors the node's running daemon uses; none when they cannot be read."""
-    try:
-        return node.effective_mirrors()
+        return node.docker_info()
     except (NodeError, ValueError):
-        return []
+        return {}
 
 
 def _log_level(node: Node) -> str:
@@ -120,14 +112,20 @@ def read_served(
         observed.notes.append(f"{access.where} could not be read: {error}")
 
 
-def gather_mirror_side(observed: ObservedPull, evidence: MirrorEvidence, node: Node) -> None:
+def gather_mirror_side(
+    observed: ObservedPull,
+    evidence: MirrorEvidence,
+    node: Node,
+    platform: tuple[str, str, str] | None = None,
+) -> None:
     """Ask the mirror, after the pull, for the digest the node got and for its blobs.
 
     A HEAD by digest (Docker Hub bills no HEAD): a mirror that served the pull
     holds that manifest, so a 404 (or another digest) is a sign of a bypass.
     The blobs (config and layers for the node's platform) are read only when
     the node had to fetch them and something can show them served: the trusted
-    blob counters or an access log.
+    blob counters or an access log. ``platform``: the node's (``platform_of``),
+    read from the node when not given.
     """
     digest = observed.result.digest
     if not observed.result.ok or not digest:
@@ -159,7 +157,7 @@ def gather_mirror_side(observed: ObservedPull, evidence: MirrorEvidence, node: N
     if observed.node_had_image or (evidence.access_log is None and not counted):
         return
     try:
-        platform = platform_of(node.docker_info())
+        platform = platform or platform_of(node.docker_info())
         observed.blobs = blob_digests(client, observed.repository, digest, platform)
     except (RegistryError, NodeError, ValueError, requests.RequestException) as error:
         observed.blobs_problem = f"reading them from the mirror: {error}"
@@ -170,18 +168,23 @@ class NodeState:
     """What a node holds and runs before a pull, read at once (none of it asks the mirror)."""
 
     had: bool
-    mirrors: list[str]
+    mirrors: list[str]  # the running daemon's (``docker info``); none when unreadable
     since: float | None  # the node's clock: its daemon log is read from here
     log_level: str
+    platform: tuple[str, str, str] | None = None  # ``platform_of`` its docker info
 
     @classmethod
     def read(cls, node: Node, reference: str) -> NodeState:
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            had = pool.submit(node.has_image, reference)
-            mirrors = pool.submit(_effective_mirrors, node)
-            since = pool.submit(_node_clock, node)
-            level = pool.submit(_log_level, node)
-        return cls(had.result(), mirrors.result(), since.result(), level.result())
+        """One ``docker info`` gives the mirrors and the platform; the clock, the image
+        and daemon.json's log level are read beside it."""
+        had, info, since, level = side_by_side(
+            partial(node.has_image, reference),
+            partial(_docker_info, node),
+            node.clock,
+            partial(_log_level, node),
+        )
+        mirrors = list((info.get("RegistryConfig") or {}).get("Mirrors") or [])
+        return cls(had, mirrors, since, level, platform_of(info) if info else None)
 
 
 def gather_evidence(
@@ -190,12 +193,13 @@ def gather_evidence(
     mark: int | None,
     since: float | None,
     node: Node,
+    platform: tuple[str, str, str] | None = None,
 ) -> None:
     """After the pull: the access log first (what this run asks the mirror next is not the
     node's pull), the mirror's side, the blobs' lines, the node's daemon log."""
     access = evidence.access_log
     read_served(observed, access, mark, node)
-    gather_mirror_side(observed, evidence, node)
+    gather_mirror_side(observed, evidence, node, platform)
     if access is not None and access.client_of(node) and observed.blobs:
         read_served(observed, access, mark, node, wait_for=observed.blobs)
     try:

@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
+from mirrorcheck.at_once import at_once, side_by_side
 from mirrorcheck.probes.mirror_metrics import MetricsError
 from mirrorcheck.probes.registry_api import RegistryJudgement
 from mirrorcheck.rules.image_reference import ImageReference
@@ -129,10 +130,9 @@ class ProbePulls:
             evidence = self.evidence()
             registry = self._identify(evidence)
             access = evidence.access_log
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                mark_f = pool.submit(mark_of, access)
-                state = NodeState.read(node, self.reference)
-            mark = mark_f.result()
+            state, mark = side_by_side(
+                partial(NodeState.read, node, self.reference), partial(mark_of, access)
+            )
             before, problem, error = self._counters(evidence)
             result = node.pull(self.reference, timeout=PULL_TIMEOUT)
             after, problem_after, error_after = self._counters(evidence)
@@ -141,7 +141,7 @@ class ProbePulls:
             observed.counters_error = error or error_after
             if before is not None and after is not None:
                 observed.deltas = after.minus(before)
-            gather_evidence(observed, evidence, mark, state.since, node)
+            gather_evidence(observed, evidence, mark, state.since, node, state.platform)
             self.pulls.append(observed)
             return observed
 
@@ -181,12 +181,12 @@ class ProbePulls:
                 taken.append(node)
             except PullBudgetExhausted as spent:
                 found[node.name] = spent
-        with self._lock, ThreadPoolExecutor(max_workers=max(1, len(taken))) as pool:
+        with self._lock:
             registry = self._identify(evidence)
-            states = list(pool.map(lambda node: NodeState.read(node, self.reference), taken))
+            states = at_once(lambda node: NodeState.read(node, self.reference), taken)
             mark = mark_of(access)
             before, _, _ = self._counters(evidence)
-            results = list(pool.map(lambda n: n.pull(self.reference, timeout=PULL_TIMEOUT), taken))
+            results = at_once(lambda n: n.pull(self.reference, timeout=PULL_TIMEOUT), taken)
             after, _, _ = self._counters(evidence)
             together = tuple(node.name for node in taken)
             deltas = after.minus(before) if before is not None and after is not None else None
@@ -195,10 +195,11 @@ class ProbePulls:
                 observed = self._observed(node, state, result, evidence, registry)
                 observed.counters_problem = AT_ONCE
                 observed.together, observed.together_deltas = together, deltas
-                gather_evidence(observed, evidence, mark, state.since, node)
+                gather_evidence(observed, evidence, mark, state.since, node, state.platform)
                 return observed
 
-            for observed in pool.map(observe, taken, states, results):
+            pulled = list(zip(taken, states, results, strict=True))
+            for observed in at_once(lambda each: observe(*each), pulled):
                 self.pulls.append(observed)
                 found[observed.node] = observed
         return found

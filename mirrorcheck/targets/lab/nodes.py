@@ -213,6 +213,7 @@ def start_node(
     )
     container = start_container(container_spec, network, labels)
     node = DockerExecNode(container, name=spec.name)
+    node.shares_clock = True  # the lab's engine is this host's: one kernel, one clock
     polls = itertools.count()
 
     def ready() -> bool:

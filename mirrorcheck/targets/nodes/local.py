@@ -23,6 +23,8 @@ LOCAL = "local"
 class LocalNode(Node):
     """The machine the suites run on, driven with subprocesses."""
 
+    shares_clock = True
+
     def __init__(self, name: str = LOCAL) -> None:
         self.name = name
         self._log = DaemonLogReader(self.run, where=name)

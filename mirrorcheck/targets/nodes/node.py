@@ -70,6 +70,8 @@ class Node(ABC):
 
     name: str
     startup_error: str = ""
+    # True where the node's clock is this process's: a container of a local engine, this host.
+    shares_clock: bool = False
 
     @abstractmethod
     def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
@@ -106,6 +108,21 @@ class Node(ABC):
         return PullResult(
             self.name, image, result.ok, finished - started, result.output, digest, finished
         )
+
+    def clock(self) -> float | None:
+        """The node's time (epoch seconds), so that its logs are read from a moment on
+        whatever the clock skew; None when ``date`` prints no number.
+
+        A node that ``shares_clock`` answers with this process's time, with no command.
+        Raises NodeError when the command cannot run.
+        """
+        if self.shares_clock:
+            return time.time()
+        result = self.run("date", "+%s.%N", timeout=10)
+        try:
+            return float(result.output.strip().replace(".%N", ""))
+        except ValueError:
+            return None
 
     def remove_image(self, *images: str) -> None:
         """Forget pulled images, so that the next pull goes to the registry again.
