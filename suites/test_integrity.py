@@ -36,7 +36,7 @@ def _fetch_everything(client, image) -> list[str]:
 
 
 def test_everything_served_through_the_proxy_hashes_to_its_digest(
-    lab, unique_name, record_property
+    lab, serving_mirror, unique_name, record_property
 ):
     image = lab.push_image(unique_name)
     client = lab.mirror_client()
@@ -55,7 +55,9 @@ def test_multi_platform_index_is_served_intact(lab, unique_name, healthy_nodes):
     assert result.digest == image.manifest_digest
 
 
-def test_concurrent_fetches_of_a_cold_image_are_intact(lab, unique_name, record_property):
+def test_concurrent_fetches_of_a_cold_image_are_intact(
+    lab, serving_mirror, unique_name, record_property
+):
     image = lab.push_image(unique_name, layer_sizes=[4_000_000, 2_000_000])
     clients = 4
     results = at_once(lambda _: _fetch_everything(lab.mirror_client(), image), range(clients))

@@ -117,7 +117,7 @@ def test_node_with_the_ca_pulls_through_the_mirror(node, lab, node_pulls, record
 @pytest.mark.hermetic_only
 @pytest.mark.lab_node(WITHOUT_CA)
 def test_node_without_the_ca_does_not_use_the_mirror(
-    lab, healthy_nodes, unique_name, record_property
+    lab, nodes_using_the_mirror, unique_name, record_property
 ):
     """A node lacking the CA must fail TLS and skip the mirror: proof that nodes verify.
 
@@ -127,7 +127,7 @@ def test_node_without_the_ca_does_not_use_the_mirror(
     the stand-in's log the node's own requests for it, and the node's log the
     certificate error that stopped it. The extra node runs the file under
     test: when the nodes that run it are not known to use the mirror
-    (``healthy_nodes``), the check stops at once with that cause, since a node
+    (``nodes_using_the_mirror``), the check stops at once with that cause, since a node
     that never tries the mirror shows nothing about verifying it.
     """
     fqdn = lab.spec.fqdn

@@ -45,7 +45,7 @@ def _cache_through_proxy(proxy_client: RegistryClient, image) -> None:
 
 
 def test_pushes_through_the_proxy_are_refused(
-    writes_allowed, lab, proxy_client, unique_name, record_property
+    writes_allowed, lab, serving_mirror, proxy_client, unique_name, record_property
 ):
     image = lab.push_image(unique_name, layer_sizes=[2_000])
     _cache_through_proxy(proxy_client, image)
@@ -71,7 +71,7 @@ def test_pushes_through_the_proxy_are_refused(
 
 
 def test_deletes_through_the_proxy_are_refused(
-    writes_allowed, lab, proxy_client, unique_name, record_property
+    writes_allowed, lab, serving_mirror, proxy_client, unique_name, record_property
 ):
     image = lab.push_image(unique_name, layer_sizes=[2_000])
     _cache_through_proxy(proxy_client, image)

@@ -67,7 +67,7 @@ def test_registry_api_answers_through_the_proxy(deployment, proxy_client, record
 
 
 def test_large_layer_streams_through_the_proxy_intact(
-    lab, proxy_client, unique_name, record_property
+    lab, serving_mirror, proxy_client, unique_name, record_property
 ):
     image = lab.push_image(unique_name, layer_sizes=[LARGE_LAYER_BYTES])
     digest = max(image.layer_digests, key=lambda d: len(image.blobs[d]))

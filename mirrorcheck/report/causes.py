@@ -8,8 +8,11 @@ three ways, tried in this order:
   are one cause, keyed by their codes, lines and columns, so the file under
   test and each node's copy of it give the same cause;
 - a known cause (``known_cause_message``): a node that does not use the
-  mirror, or a mirror that does not answer, named by the fixture that stopped
-  the check before it waited on its bounds;
+  mirror, or a mirror that cannot serve the nodes (it does not answer, or it
+  is not a pull-through cache of Docker Hub), named by the fixture that
+  stopped the check before it waited on its bounds; findings in its text
+  (the registry config's lines that explain it) key it, so the lint check
+  that reports the same findings counts under the same cause;
 - neither: the message's first line is the cause. A check on a node that has a
   known cause (its ``node``, or the node its message starts with) counts under
   that node's cause instead.
@@ -36,7 +39,7 @@ _FINDING = re.compile(r"^(?P<where>\S.*?): error \[(?P<code>[^\]\s]+)\] (?P<text
 _NODE_CAUSE = re.compile(r"^(?P<where>\S+) is not known to use the mirror: (?P<cause>.*)$")
 # What pytest puts before a failure's text: ``Failed: `` (pytest.fail), ``AssertionError: ``.
 _RAISED = re.compile(r"^(?:Failed|[A-Za-z_][\w.]*(?:Error|Exception|Timeout)): ")
-_MIRROR_CAUSE = re.compile(r"^the mirror does not answer: (?P<cause>.*)$")
+_MIRROR_CAUSE = re.compile(r"^the mirror cannot serve the nodes: (?P<cause>.*)$")
 
 
 def known_cause_message(problems: Mapping[str, str]) -> str:
@@ -44,7 +47,7 @@ def known_cause_message(problems: Mapping[str, str]) -> str:
     lines = []
     for where, cause in problems.items():
         if where == MIRROR:
-            lines.append(f"the mirror does not answer: {cause}")
+            lines.append(f"the mirror cannot serve the nodes: {cause}")
         else:
             lines.append(f"{where} is not known to use the mirror: {cause}")
     return "\n".join([*lines, KNOWN_CAUSE_MARK])

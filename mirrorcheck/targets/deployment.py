@@ -51,6 +51,13 @@ class Deployment(Protocol):
     def mirror_problem(self) -> str | None:
         """Why the mirror cannot be reached from here, with the fix; None when it answers."""
 
+    def hub_image_problem(self) -> str | None:
+        """Why the mirror is known not to serve Docker Hub's images (asked once), or None.
+
+        Positive evidence only: the registry's own 404 for an image Docker Hub
+        holds (``mirrorcheck.targets.hub_images``).
+        """
+
     def evidence(self) -> MirrorEvidence:
         """What the mirror itself shows: counters, catalog, storage."""
 

@@ -14,6 +14,15 @@ resolver. The checks that would pull through it (the smoke pull, what the
 mirror kept, the node without the CA) stop at once, under one cause naming
 the duplicate key. How long the run took is recorded (``run_seconds``), not
 judged: timing belongs to ``bench/bench.py``.
+
+Three runs together (one node each) on registry configs: without the proxy
+section, with ``remoteUrl`` (distribution reads only ``remoteurl``), and the
+reference one. On the broken two the registry is a plain registry: the lab
+asks it once for an image Docker Hub holds, it answers 404, and every check
+that pulls through it stops at once under ONE cause, the lint's finding on
+``proxy.remoteurl`` (the lint check itself under it too); the TLS checks and
+the node's own reading keep judging on their own evidence. The reference run
+has no such cause and its pulls are not stopped.
 """
 
 from __future__ import annotations
@@ -22,8 +31,9 @@ import time
 
 import pytest
 
+from mirrorcheck.options import EXAMPLES
 from mirrorcheck.report.causes import KNOWN_CAUSE_MARK
-from tests.suite_runner import SuiteRun, run_suites
+from tests.suite_runner import SuiteRun, run_suites, suites_together
 
 pytestmark = [pytest.mark.docker]
 
@@ -151,3 +161,97 @@ def test_a_hidden_mirror_stops_the_checks_that_would_wait_on_it(duplicate_key_ru
     assert len(naming) == 1, summary["causes"]
     for check in WOULD_WAIT:
         assert check in naming[0]["checks"], f"{check} is not under {naming[0]}"
+
+
+REFERENCE_CONFIG = (EXAMPLES / "registry-config.yml").read_text(encoding="utf-8")
+CONFIGS = {
+    "no-proxy": REFERENCE_CONFIG.split("proxy:")[0],
+    "camel-case": REFERENCE_CONFIG.replace("remoteurl", "remoteUrl"),
+    "reference": REFERENCE_CONFIG,
+}
+# The finding each broken config's one cause is, and where (camel-case: the key's line).
+NAMED = {
+    "no-proxy": ("[registry-config/proxy-missing]", "registry-config.yml"),
+    "camel-case": ("[registry-config/proxy-remoteurl-case]", "registry-config.yml:22:3"),
+}
+NOT_A_CACHE_SUITES = (
+    "suites/test_registry_config.py",
+    "suites/test_smoke.py",
+    "suites/test_bypass.py",
+    "suites/test_cache_hits.py",
+    "suites/test_mirror_counters.py",
+    "suites/test_tls_certificate.py",
+)
+SERVED_THROUGH_THE_MIRROR = (
+    "suites/test_smoke.py::test_node_pulls_a_test_image_by_tag_through_the_mirror",
+    "suites/test_bypass.py::test_node_pull_goes_through_the_mirror[node-1]",
+    "suites/test_bypass.py::test_node_pull_of_the_probe_image_goes_through_the_mirror[node-1]",
+    "suites/test_cache_hits.py::test_pull_by_digest_asks_upstream_nothing[node-1]",
+    "suites/test_cache_hits.py::test_pull_after_the_first_fetches_no_manifest_upstream[node-1]",
+    "suites/test_mirror_counters.py::test_manifest_counters_agree_with_upstream",
+)
+LINT_CHECK = "suites/test_registry_config.py::test_registry_config_passes_the_lint"
+ON_THEIR_OWN = (
+    "suites/test_smoke.py::test_node_daemon_lists_the_mirror[node-1]",
+    "suites/test_tls_certificate.py::test_proxy_certificate_is_issued_for_the_mirror_name",
+    "suites/test_tls_certificate.py::test_proxy_certificate_chains_to_the_ca_the_nodes_trust",
+    "suites/test_registry_config.py::test_stack_file_passes_the_lint",
+)
+
+
+@pytest.fixture(scope="module")
+def config_runs(engine, tmp_path_factory) -> dict[str, tuple[SuiteRun, float]]:
+    """Each registry config's run (``CONFIGS``), started together, and its wall seconds."""
+    work = tmp_path_factory.mktemp("not-a-cache")
+    args = {}
+    for name, text in CONFIGS.items():
+        config = work / name / "registry-config.yml"
+        config.parent.mkdir()
+        config.write_text(text, encoding="utf-8")
+        args[name] = [*NOT_A_CACHE_SUITES, "--registry-config", str(config), "--nodes", "1"]
+    started = time.monotonic()
+    with suites_together(args, work) as running:
+        return {
+            name: (run.result(), round(time.monotonic() - started, 1))
+            for name, run in running.items()
+        }
+
+
+@pytest.mark.parametrize("config", sorted(NAMED))
+def test_a_mirror_that_is_not_a_cache_is_one_cause_with_every_check_it_stopped(
+    config_runs, config, record_property
+):
+    run, seconds = config_runs[config]
+    record_property("run_seconds", seconds)
+    summary = run.summary()
+    assert summary["exit_code"] == 1, run.output[-3000:]
+    finding, where = NAMED[config]
+    assert len(summary["causes"]) == 1, summary["causes"]
+    (cause,) = summary["causes"]
+    assert cause["cause"].startswith(finding), cause
+    assert any(w.endswith(where) for w in cause["where"]), cause["where"]
+    messages = {c["id"]: c["message"] for c in summary["checks"]}
+    for check in (*SERVED_THROUGH_THE_MIRROR, LINT_CHECK):
+        assert check in summary["failed_checks"], f"{check} did not fail:\n{run.output[-3000:]}"
+        assert check in cause["checks"], f"{check} is not under {cause}"
+    for check in SERVED_THROUGH_THE_MIRROR:
+        assert KNOWN_CAUSE_MARK in messages[check], messages[check]
+        assert "the mirror cannot serve the nodes: it did not serve" in messages[check]
+        assert "answered HTTP 404 MANIFEST_UNKNOWN" in messages[check], messages[check]
+    verdicts = {c["id"]: c["verdict"] for c in summary["checks"]}
+    for check in ON_THEIR_OWN:
+        assert verdicts.get(check) == "passed", f"{check}: {messages.get(check)}"
+
+
+def test_the_reference_config_has_no_such_cause_and_its_pulls_run(config_runs, record_property):
+    run, seconds = config_runs["reference"]
+    record_property("run_seconds", seconds)
+    summary = run.summary()
+    assert not [c for c in summary["causes"] if "not a pull-through cache" in c["cause"]], summary[
+        "causes"
+    ]
+    messages = {c["id"]: c["message"] for c in summary["checks"]}
+    for check in SERVED_THROUGH_THE_MIRROR:
+        assert check in messages, f"{check} did not run:\n{run.output[-3000:]}"
+        assert check not in summary["failed_checks"], messages[check]
+        assert KNOWN_CAUSE_MARK not in (messages[check] or ""), messages[check]

@@ -98,6 +98,9 @@ def _control_args(tmp: Path) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
+SMOKE = "test_node_pulls_a_test_image_by_tag_through_the_mirror"
+
+
 @pytest.fixture(scope="module")
 def runs(engine, tmp_path_factory) -> Iterator[dict[str, Future[SuiteRun]]]:
     """Every control's child run below, three at a time."""
@@ -111,16 +114,19 @@ def test_mirror_config_without_proxy_section_fails_lint_pull_and_bypass(runs):
     assert run.exit_code == 1
     run.expect("test_registry_config_passes_the_lint", "failed")
     assert "proxy" in run.message("test_registry_config_passes_the_lint")
-    run.expect("test_node_pulls_a_test_image_by_tag_through_the_mirror", "failed")
-    run.expect("test_node_pull_goes_through_the_mirror", "failed")
-    assert "did not serve" in run.message("test_node_pull_goes_through_the_mirror")
+    # The lab asks the mirror for an image Docker Hub holds once: its 404 stops the checks
+    # that pull through it, naming that one cause (fixtures/deployment.py, serving_mirror).
+    for check in (SMOKE, "test_node_pull_goes_through_the_mirror"):
+        assert run.outcome(check) in ("failed", "error"), run.output[-3000:]
+        assert "not a pull-through cache" in run.message(check), run.message(check)
 
 
 def test_camel_case_remote_url_is_caught_by_the_lint_and_the_pulls(runs):
     run = runs["camel-case"].result()
     run.expect("test_registry_config_passes_the_lint", "failed")
     assert "remoteUrl" in run.message("test_registry_config_passes_the_lint")
-    run.expect("test_node_pulls_a_test_image_by_tag_through_the_mirror", "failed")
+    assert run.outcome(SMOKE) in ("failed", "error"), run.output[-3000:]
+    assert "not a pull-through cache" in run.message(SMOKE), run.message(SMOKE)
 
 
 def test_mistyped_remote_url_is_caught_by_the_lint_and_the_pulls(runs):

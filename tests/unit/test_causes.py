@@ -273,3 +273,68 @@ def test_findings_that_share_an_error_are_one_cause():
         "[daemon-json/mirror-missing] the expected mirror is not listed",
     ]
     assert "/tmp/x/daemon.json:4:3" in cause["where"]
+
+
+# ---------------------------------------------------------- a mirror that is not a cache
+
+# Recorded: the lint check's failure on the example config with 'remoteUrl', and the
+# mirror's known cause from the same run (the lab asked the mirror for an image of Docker
+# Hub's and the registry answered 404).
+CAMEL = (
+    "{path}:22:3: error [registry-config/proxy-remoteurl-case] proxy.remoteUrl: distribution "
+    "reads only the lower-case 'remoteurl' and ignores 'remoteUrl', so proxy.remoteurl is "
+    "empty and the registry starts as a plain registry, NOT a mirror (nodes fall back to "
+    "Docker Hub silently)\n      remoteUrl: https://registry-1.docker.io\n"
+    "  fix: rename 'remoteUrl' to 'remoteurl'"
+).format(path="/tmp/x/registry-config.yml")
+NOT_SERVED = (
+    "it did not serve an image Docker Hub holds (the lab pushed it to Docker Hub's stand-in): "
+    "GET https://mirror.test/v2/mirrorcheck/hub-image/manifests/v1 answered HTTP 404 "
+    "MANIFEST_UNKNOWN; it is not a pull-through cache of Docker Hub, so every node's pull "
+    "falls back to Docker Hub"
+)
+LINT = "suites/test_registry_config.py::test_registry_config_passes_the_lint"
+SMOKE = "suites/test_smoke.py::test_node_pulls_a_test_image_by_tag_through_the_mirror"
+COUNTERS = "suites/test_mirror_counters.py::test_manifest_counters_agree_with_upstream"
+
+
+def test_a_mirror_that_is_not_a_cache_is_one_cause_with_the_lint_check_under_it():
+    mirror = f"{NOT_SERVED}; the registry config says why:\n{CAMEL}"
+    message = stopped({"mirror": mirror})
+    assert message.splitlines()[0] == f"the mirror cannot serve the nodes: {mirror.splitlines()[0]}"
+    causes = group_causes(
+        [
+            (LINT, f"Failed: {CAMEL}", None),
+            (BYPASS, message, "node-1"),
+            (f"{BYPASS[:-8]}[node-2]", message, "node-2"),
+            (SMOKE, message, None),
+            (COUNTERS, message, None),
+        ]
+    )
+    assert len(causes) == 1, causes
+    (cause,) = causes
+    assert cause["cause"].startswith("[registry-config/proxy-remoteurl-case] proxy.remoteUrl")
+    assert cause["checks"] == [LINT, BYPASS, f"{BYPASS[:-8]}[node-2]", SMOKE, COUNTERS]
+    assert cause["where"] == [
+        "/tmp/x/registry-config.yml:22:3",
+        "mirror: /tmp/x/registry-config.yml:22:3",
+    ]
+
+
+def test_a_mirror_that_is_not_a_cache_for_no_reason_found_is_its_answer():
+    causes = group_causes(
+        [(SMOKE, stopped({"mirror": NOT_SERVED}), None), (LINT, "some other finding", None)]
+    )
+    assert [c["cause"] for c in causes] == [NOT_SERVED, "some other finding"]
+    assert causes[0]["where"] == ["mirror"]
+
+
+def test_a_node_and_the_mirror_both_known_are_two_causes_of_one_check():
+    message = stopped({"node-1": "dockerd did not start", "mirror": NOT_SERVED})
+    causes = group_causes(
+        [(BYPASS, message, "node-1"), (SMOKE, stopped({"mirror": NOT_SERVED}), None)]
+    )
+    assert {c["cause"]: c["checks"] for c in causes} == {
+        NOT_SERVED: [BYPASS, SMOKE],
+        "dockerd did not start": [BYPASS],
+    }

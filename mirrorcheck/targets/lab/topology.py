@@ -23,6 +23,7 @@ Usage (a plain class: works from a script or a REPL as well as under pytest)::
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 import threading
 import time
@@ -40,6 +41,7 @@ from mirrorcheck.probes.synthetic_image import SyntheticImage
 from mirrorcheck.rules.image_reference import parse_reference
 from mirrorcheck.targets.endpoint import MirrorEndpoint
 from mirrorcheck.targets.evidence import AccessLog, MirrorEvidence
+from mirrorcheck.targets.hub_images import ask_mirror
 from mirrorcheck.targets.lab import registry_configs
 from mirrorcheck.targets.lab.accounting import whole_run
 from mirrorcheck.targets.lab.certs import LabCertificates
@@ -53,6 +55,8 @@ from mirrorcheck.targets.lab.sweeper import sweep_run
 from mirrorcheck.targets.lab.upstream import Upstream
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
 from mirrorcheck.targets.probe_pulls import ProbePulls, PullBudget
+
+HUB_IMAGE = "mirrorcheck/hub-image"  # pushed upstream, asked of the mirror once (hub_image_problem)
 
 __all__ = ["Lab", "LabError", "LabSpec", "MirrorStart", "NodeSpec", "fill_fqdn", "worker_prefix"]
 
@@ -224,6 +228,20 @@ class Lab:
     def mirror_problem(self) -> str | None:
         """None: ``start()`` waited for the mirror and the proxy, or raised ``LabError``."""
         return None
+
+    def hub_image_problem(self) -> str | None:
+        """Why the mirror does not serve an image Docker Hub's stand-in holds, or None.
+
+        Asked once (``hub_images.ask_mirror``), on an image of its own pushed
+        upstream on the first call, so no check's counts move.
+        """
+        return self._hub_image_problem
+
+    @functools.cached_property
+    def _hub_image_problem(self) -> str | None:
+        image = self.push_image(HUB_IMAGE)
+        held = "the lab pushed it to Docker Hub's stand-in"
+        return ask_mirror(self.mirror_client(), image.name, image.tag, held)
 
     def evidence(self) -> MirrorEvidence:
         """The mirror's own evidence: debug server, catalog, storage in its container.

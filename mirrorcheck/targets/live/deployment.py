@@ -233,6 +233,15 @@ class LiveDeployment:
                 )
         return self._mirror_problem
 
+    def hub_image_problem(self) -> str | None:
+        """None: live, the mirror is not asked for an image of Docker Hub's outside the pulls.
+
+        A GET of a manifest the mirror has not cached makes a pull-through
+        cache fetch it from Docker Hub, a pull counted against the rate limit
+        and outside ``--max-pulls``; the probe pulls judge the route instead.
+        """
+        return None
+
     # -- reports ------------------------------------------------------------------
 
     def describe(self) -> dict[str, object]:
