@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from mirrorcheck.findings import Severity, render_all
-from mirrorcheck.rules.hosts_toml.lint import lint_hosts_toml
+from mirrorcheck.rules.hosts_toml.lint import lint_node_files
 from mirrorcheck.targets.nodes.node import NodeError
 from mirrorcheck.targets.nodes.readings import HostsTomlFile
 from mirrorcheck.versions import image_store_of
@@ -38,13 +38,13 @@ def test_node_hosts_toml_keeps_the_daemon_json_mirrors(node, node_readings, reco
         store = image_store_of(reading.info.get().get("DriverStatus"))
     except NodeError as error:
         pytest.fail(str(error), pytrace=False)
-    findings = []
-    present = []
+    files = []
     for file in reading.hosts_toml:  # NODE_PATHS, in order
         data = _read_if_present(file)
         if data is not None:
-            present.append(file.path)
-            findings += lint_hosts_toml(data, file.path, store)
+            files.append((file.path, data))
+    present = [path for path, _ in files]
+    findings = lint_node_files(files, store)  # as the known cause (node.hosts_toml_problem)
     record_property("image_store", store)
     record_property("hosts_toml_files", present)
     record_property("hosts_toml_findings", [f.render() for f in findings])

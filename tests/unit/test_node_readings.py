@@ -8,7 +8,13 @@ import threading
 import pytest
 
 from mirrorcheck.rules.hosts_toml.lint import NODE_PATHS
-from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, CommandResult, Node, NodeError
+from mirrorcheck.targets.nodes.node import (
+    DAEMON_JSON_PATH,
+    CommandResult,
+    Node,
+    NodeError,
+    hosts_toml_problem,
+)
 from mirrorcheck.targets.nodes.readings import on_each_node, read_node, read_nodes
 
 MIRROR_HOST = "mirror.test"
@@ -46,8 +52,8 @@ class FakeNode(Node):
             mirrors = [f"https://{MIRROR_HOST}/"]
             info = {"ServerVersion": self.version, "RegistryConfig": {"Mirrors": mirrors}}
             return CommandResult(0, json.dumps(info))
-        if argv[0] == "test":
-            return CommandResult(0 if argv[-1] in self.files else 1, "")
+        if argv[:2] == ("sh", "-c") and argv[3:4] == ("-",):  # Node.present: the paths there
+            return CommandResult(0, "".join(f"{p}\n" for p in argv[4:] if p in self.files))
         if argv[0] == "getent":
             return CommandResult(0, "10.0.0.5 STREAM mirror.test\n10.0.0.5 DGRAM\n")
         if argv[0] == "dockerd":
@@ -120,6 +126,35 @@ def test_hosts_toml_files_present_are_read_and_absent_ones_are_not():
         HOSTS_TOML,
     )
     assert (second.path, second.present.get(), second.content) == (NODE_PATHS[1], False, None)
+
+
+def test_one_command_tells_which_hosts_toml_files_are_there():
+    node = FakeNode("node-1", files={DAEMON_JSON_PATH: DAEMON_JSON, NODE_PATHS[1]: HOSTS_TOML})
+    read_node(node, MIRROR_HOST)
+    asked = [argv for argv in node.ran if any(path in argv for path in NODE_PATHS)]
+    assert asked == [("sh", "-c", asked[0][2], "-", *NODE_PATHS)]
+
+
+def test_a_node_that_cannot_list_its_files_says_so_for_each_hosts_toml():
+    node = FakeNode("node-1")
+
+    def refused(paths, timeout=10.0):
+        raise NodeError("exec refused")
+
+    node.present = refused
+    for file in read_node(node, MIRROR_HOST).hosts_toml:
+        with pytest.raises(NodeError, match="exec refused"):
+            file.present.get()
+
+
+def test_the_known_cause_names_a_hosts_toml_that_takes_docker_hub_away():
+    overriding = b'[host."https://other.example"]\n  capabilities = ["pull", "resolve"]\n'
+    node = FakeNode("node-1", files={NODE_PATHS[0]: overriding})
+    problem = hosts_toml_problem(
+        node, {"DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}
+    )
+    assert problem is not None and f"{NODE_PATHS[0]}:1:1" in problem
+    assert hosts_toml_problem(FakeNode("node-2", files={}), {}) is None
 
 
 def test_a_node_that_did_not_start_is_not_asked():

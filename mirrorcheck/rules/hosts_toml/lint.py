@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 try:
@@ -122,6 +122,14 @@ def lint_hosts_toml(data: bytes, path: str, image_store: str | None = CONTAINERD
             excerpt=text.splitlines()[line - 1] if line else "",
         )
     ]
+
+
+def lint_node_files(
+    files: Iterable[tuple[str, bytes]], image_store: str | None = CONTAINERD
+) -> list[Finding]:
+    """The findings on a node's hosts.toml files (``(path, bytes)`` each, as ``NODE_PATHS``
+    gives them), in order; raises ValueError as ``lint_hosts_toml``."""
+    return [found for path, data in files for found in lint_hosts_toml(data, path, image_store)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mirrorcheck.findings import Severity, render_all
@@ -27,7 +27,7 @@ from mirrorcheck.rules.daemon_json.assess import assess
 from mirrorcheck.rules.daemon_json.document import DaemonJson
 from mirrorcheck.rules.daemon_json.engine import engine_or_default
 from mirrorcheck.rules.daemon_json.reader import parse_daemon_json
-from mirrorcheck.rules.hosts_toml.lint import NODE_PATHS, lint_hosts_toml
+from mirrorcheck.rules.hosts_toml.lint import NODE_PATHS, lint_node_files
 from mirrorcheck.versions import image_store_of
 
 DAEMON_JSON_PATH = "/etc/docker/daemon.json"
@@ -123,6 +123,16 @@ class Node(ABC):
             return float(result.output.strip().replace(".%N", ""))
         except ValueError:
             return None
+
+    def present(self, paths: Sequence[str], timeout: float = 10.0) -> list[str]:
+        """Those of ``paths`` that exist on the node, in order: one command for all of them.
+
+        Raises NodeError when the command cannot run.
+        """
+        script = 'for p; do [ -e "$p" ] && echo "$p"; done; true'
+        listing = self.run("sh", "-c", script, "-", *paths, timeout=timeout)
+        listed = set(listing.output.splitlines())
+        return [path for path in paths if path in listed]
 
     def remove_image(self, *images: str) -> None:
         """Forget pulled images, so that the next pull goes to the registry again.
@@ -228,22 +238,22 @@ def hosts_toml_problem(node: Node, info: Mapping) -> str | None:
     makes dockerd ignore ``registry-mirrors`` while ``docker info`` still lists
     them (moby daemon/hosts.go; ``mirrorcheck.versions.HOSTS_TOML``). ``info``
     is the node's ``docker info``. One command lists the files of
-    ``NODE_PATHS`` present; each is read. A file that cannot be read is left
-    to the hosts.toml check; raises nothing.
+    ``NODE_PATHS`` present (``Node.present``); each is read. A file that cannot
+    be read, or a node that cannot list them, is left to the hosts.toml check;
+    raises nothing.
     """
-    listing = node.run(
-        "sh", "-c", 'for p; do [ -e "$p" ] && echo "$p"; done; true', "-", *NODE_PATHS, timeout=10
-    )
-    present = [line for line in listing.output.splitlines() if line in NODE_PATHS]
-    store = image_store_of(info.get("DriverStatus"))
-    errors = []
+    try:
+        present = node.present(NODE_PATHS)
+    except NodeError:
+        return None
+    files = []
     for path in present:
         try:
-            data = node.read_file(path)
+            files.append((path, node.read_file(path)))
         except NodeError:
             continue
-        found = lint_hosts_toml(data, path, store)
-        errors += [f for f in found if f.severity is Severity.ERROR]
+    store = image_store_of(info.get("DriverStatus"))
+    errors = [f for f in lint_node_files(files, store) if f.severity is Severity.ERROR]
     if not errors:
         return None
     return (

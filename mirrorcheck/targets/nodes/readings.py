@@ -43,7 +43,7 @@ VALIDATE_TIMEOUT = 60
 LOOKUP_TIMEOUT = 15
 """Seconds ``getent ahosts`` may take: a resolver that times out waits 5 s per try."""
 PROBE_TIMEOUT = 30
-"""Seconds ``test -e`` may take on a node."""
+"""Seconds the listing of the hosts.toml files present (``Node.present``) may take on a node."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Reading(Generic[T]):
 
 @dataclass(frozen=True)
 class HostsTomlFile:
-    """One of Docker Hub's hosts.toml paths on a node: is it there (``test -e``), its bytes.
+    """One of Docker Hub's hosts.toml paths on a node: is it there (``Node.present``), its bytes.
 
     ``content`` is None when the file is not there or ``present`` could not be told.
     """
@@ -138,8 +138,12 @@ def validate_on(node: Node) -> CommandResult:
     )
 
 
-def _hosts_toml_file(node: Node, path: str) -> HostsTomlFile:
-    present = Reading.of(lambda: node.run("test", "-e", path, timeout=PROBE_TIMEOUT).ok)
+def _hosts_toml_file(node: Node, path: str, listed: Reading[list[str]]) -> HostsTomlFile:
+    """``path``'s entry, told present by ``listed`` (``Node.present``, one command for all)."""
+    if listed.error is not None:
+        present: Reading[bool] = Reading(error=listed.error, trace=listed.trace)
+    else:
+        present = Reading(value=path in (listed.value or []))
     if present.error is not None or not present.value:
         return HostsTomlFile(path, present)
     return HostsTomlFile(path, present, Reading.of(lambda: node.read_file(path)))
@@ -171,11 +175,12 @@ def read_node(node: Node, mirror_host: str) -> NodeReadings:
         return NodeReadings(node.name, down, down, files, None, down)
     info = Reading.of(node.docker_info)
     data = Reading.of(lambda: node.read_file(DAEMON_JSON_PATH))
+    listed = Reading.of(lambda: node.present(NODE_PATHS, timeout=PROBE_TIMEOUT))
     return NodeReadings(
         name=node.name,
         info=info,
         daemon_json_bytes=data,
-        hosts_toml=tuple(_hosts_toml_file(node, path) for path in NODE_PATHS),
+        hosts_toml=tuple(_hosts_toml_file(node, path, listed) for path in NODE_PATHS),
         validate=_validate_reading(node, info, data),
         mirror_addresses=Reading.of(lambda: addresses_on(node, mirror_host)),
     )
