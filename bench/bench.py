@@ -47,6 +47,7 @@ Usage::
     ./run python bench/bench.py                     # every row, a markdown table on stdout
     ./run python bench/bench.py --topology plain    # every row on the plain topology
     ./run python bench/bench.py --rows floor,healthy --json figures.json --reports bench-reports
+    ./run python bench/bench.py --rows healthy,"10 nodes" --repeat 3   # medians of 3 rounds
     ./run python bench/bench.py --rows healthy,controls          # every broken deployment
     ./run python bench/bench.py --rows controls --controls cert-expired,node-without-mirror \
         --topology plain --dry-run                               # the command lines only
@@ -240,11 +241,16 @@ def measure(
     *,
     controls: Sequence[Broken] = (),
     dry_run: bool = False,
+    repeat: int = 1,
 ) -> dict[str, dict[str, object]]:
     """The figure of each row named in ``rows``, in ``ROWS`` order, every run on ``topology``;
     then ``control <name>`` for each of ``controls`` (its file written under ``scratch/files``).
 
-    With ``dry_run`` nothing runs: each suites run's command line is printed instead.
+    With ``repeat`` above 1, every row runs that many times, round after round
+    (each round all rows, so that a slow spell of the machine falls on every
+    row alike); a row's figure is its median run, with every run's seconds in
+    ``runs``. With ``dry_run`` nothing runs: each suites run's command line is
+    printed instead.
     """
     files = scratch / "files"
     (duplicate_key,) = deployments(topology, ["duplicate-key"])
@@ -271,13 +277,25 @@ def measure(
     }
     jobs = [(row, makers[row], {}) for row in ROWS if row in rows]
     jobs += [(f"control {b.name}", partial(control, b), {"control": b.control}) for b in controls]
-    figures = {}
-    for row, make, notes in jobs:
-        print(f"[bench] {row} ...", file=sys.stderr, flush=True)
-        figures[row] = {**make(), "topology": topology, **notes}
-        if not dry_run:
-            print(f"[bench] {row}: {figures[row]['seconds']} s", file=sys.stderr, flush=True)
-    return figures
+    runs: dict[str, list[dict[str, object]]] = {row: [] for row, _, _ in jobs}
+    for round_ in range(1 if dry_run else repeat):
+        for row, make, notes in jobs:
+            said = f"{row} (round {round_ + 1} of {repeat})" if repeat > 1 else row
+            print(f"[bench] {said} ...", file=sys.stderr, flush=True)
+            runs[row].append({**make(), "topology": topology, **notes})
+            if not dry_run:
+                seconds = runs[row][-1]["seconds"]
+                print(f"[bench] {said}: {seconds} s", file=sys.stderr, flush=True)
+    return {row: median_run(made) for row, made in runs.items()}
+
+
+def median_run(made: list[dict[str, object]]) -> dict[str, object]:
+    """The run of median seconds (the lower of the two middle ones for an even count), with
+    ``runs``: every run's seconds in the order run; one run is returned as it is."""
+    if len(made) == 1:
+        return made[0]
+    ordered = sorted(made, key=lambda figure: float(figure["seconds"]))
+    return {**ordered[(len(ordered) - 1) // 2], "runs": [figure["seconds"] for figure in made]}
 
 
 def against(row: str) -> str | None:
@@ -314,6 +332,8 @@ def table(figures: dict[str, dict[str, object]], nodes: int, topology: str) -> s
         elif figure.get("error"):
             counts = f"did not finish: {str(figure['error'])[:200]}"
         causes = f"; {figure['causes']} causes" if figure.get("causes") else ""
+        if figure.get("runs"):
+            causes += f"; runs {' / '.join(str(s) for s in figure['runs'])} s (median shown)"
         name = names.get(row, row)
         if figure.get("control"):
             name = f"{name} ({str(figure['control']).removeprefix('tests/controls/')})"
@@ -382,11 +402,19 @@ def main() -> int:
     parser.add_argument(
         "--limit", type=float, default=600, help="seconds a suites run may take (default 600)"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every row this many times, round after round; each row shows its median",
+    )
     args = parser.parse_args()
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in (*ROWS, CONTROLS)]
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {[*ROWS, CONTROLS]}")
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: run every row at least once")
     controls = chosen_controls(parser, args) if CONTROLS in rows or args.controls else []
     if controls and "healthy" not in rows:  # each control is judged against it
         rows.append("healthy")
@@ -394,7 +422,7 @@ def main() -> int:
     def measured(scratch: Path) -> dict[str, dict[str, object]]:
         return measure(
             rows, args.nodes, args.topology, scratch, args.limit,
-            controls=controls, dry_run=args.dry_run,
+            controls=controls, dry_run=args.dry_run, repeat=args.repeat,
         )  # fmt: skip
 
     if args.reports:
