@@ -196,11 +196,19 @@ def gather_evidence(
     platform: tuple[str, str, str] | None = None,
 ) -> None:
     """After the pull: the access log first (what this run asks the mirror next is not the
-    node's pull), the mirror's side, the blobs' lines, the node's daemon log."""
+    node's pull), the mirror's side, the blobs' lines, the node's daemon log.
+
+    The blobs' lines are awaited (``ACCESS_LOG_SETTLE``) only when the log
+    already holds a request of this node for the image: a node the log shows
+    nothing of after its pull ended never reached the mirror (its manifest
+    line lands as that answer completes, before any blob), so no blob line is
+    coming.
+    """
     access = evidence.access_log
     read_served(observed, access, mark, node)
     gather_mirror_side(observed, evidence, node, platform)
-    if access is not None and access.client_of(node) and observed.blobs:
+    reached = observed.served is not None and observed.served.count() > 0
+    if access is not None and access.client_of(node) and observed.blobs and reached:
         read_served(observed, access, mark, node, wait_for=observed.blobs)
     try:
         observed.fallbacks = fallback_lines(node.daemon_log(since=since))
