@@ -113,8 +113,9 @@ def _json(body: bytes) -> object:
         return None
 
 
-def _error_codes(body: bytes) -> list[str]:
-    """The codes of a registry error body ``{"errors": [{"code": ..., "message": ...}]}``."""
+def error_codes(body: bytes) -> list[str]:
+    """The codes of a registry error body ``{"errors": [{"code": ..., "message": ...}]}``;
+    [] for any other body (one error without a code makes it another body)."""
     document = _json(body)
     errors = document.get("errors") if isinstance(document, dict) else None
     if not isinstance(errors, list) or not errors:
@@ -142,7 +143,7 @@ def _sign(answer: Answer) -> tuple[str, str]:
     scheme = answer.header("WWW-Authenticate").split(" ", 1)[0]
     if status == 401 and scheme.lower() in ("bearer", "basic"):
         return CHALLENGE, f"HTTP 401 with a {scheme} challenge"
-    codes = _error_codes(answer.body)
+    codes = error_codes(answer.body)
     if status >= 400 and codes:
         return ERROR, f"HTTP {status} with the registry error {', '.join(codes)}"
     return "", ""

@@ -31,12 +31,17 @@ Usage (a plain function: works from a script or a REPL as well as under pytest):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from mirrorcheck.findings import Finding, Severity
-from mirrorcheck.probes.registry_api import API_VERSION, API_VERSION_HEADER, Answer, RegistryClient
+from mirrorcheck.probes.registry_api import (
+    API_VERSION,
+    API_VERSION_HEADER,
+    Answer,
+    RegistryClient,
+    error_codes,
+)
 from mirrorcheck.rules.registry.catalog import (
     PROXY_MISSING,
     PROXY_REMOTEURL_CASE,
@@ -63,18 +68,6 @@ REMOTEURL_CODES = frozenset(
 )
 
 
-def error_codes(answer: Answer) -> list[str]:
-    """The codes of a registry error body ``{"errors": [{"code": ...}]}``; [] for anything else."""
-    try:
-        document = json.loads(answer.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return []
-    errors = document.get("errors") if isinstance(document, dict) else None
-    if not isinstance(errors, list):
-        return []
-    return [e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), str)]
-
-
 def not_served(answer: Answer, held: str) -> str | None:
     """Why ``answer`` (to a GET of a manifest Docker Hub holds) shows the mirror does not serve it.
 
@@ -86,7 +79,7 @@ def not_served(answer: Answer, held: str) -> str | None:
     """
     if answer.status != 404:
         return None
-    codes = [c for c in error_codes(answer) if c in UNKNOWN_CODES]
+    codes = [c for c in error_codes(answer.body) if c in UNKNOWN_CODES]
     api = answer.header(API_VERSION_HEADER)
     if not codes and api != API_VERSION:
         return None
