@@ -94,13 +94,12 @@ def outage(lab, healthy_nodes, warmed_image, uncached_image) -> Outage:
     cached, uncached = warmed_image, uncached_image
     last, started, proxy_mark = healthy_nodes[-1], time.time(), lab.proxy_mark()
     served_down, timeline, outage_ = False, Timeline(), ExitStack()
-    restarted_up: list[MirrorStart] = []
 
-    def back_up() -> None:
+    def back_up() -> MirrorStart:
         with timeline.span("upstream up"):
             outage_.close()
         with timeline.span("restart after"):
-            restarted_up.append(lab.start_mirror())  # upstream is back: the mirror must start
+            return lab.start_mirror()  # upstream is back: the mirror must start again
 
     try:
         with timeline.span("upstream down"):
@@ -118,10 +117,9 @@ def outage(lab, healthy_nodes, warmed_image, uncached_image) -> Outage:
     except BaseException:
         back_up()
         raise
-    (asked, uncached_log), _ = side_by_side(
+    (asked, uncached_log), restart_up = side_by_side(
         partial(_asked_and_log, lab, last, proxy_mark, started), back_up
     )
-    restart_up = restarted_up[0]
     return Outage(
         cached_pulls=[pull for pulls in per_node for pull in pulls],
         uncached=uncached_pull,
