@@ -173,6 +173,21 @@ def test_ctrl_c_returns_at_once_while_every_step_is_blocked(ctrl_c, limit):
     assert sorted(finished) == ([0, 1, 2, 3] if limit is None else [0, 1])
 
 
+def _interrupted_at_once(ctrl_c, release, finished, wait) -> None:
+    """Ctrl-C 0.3 s into ``wait()``: it raises KeyboardInterrupt within a second, no step having
+    ended (they are blocked on ``release``, set afterwards whatever happened)."""
+    ctrl_c(0.3)
+    began = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            wait()
+        waited = time.monotonic() - began
+        assert finished == []
+        assert waited < 1.0, f"the interrupted wait took {waited:.2f} s"
+    finally:
+        release.set()
+
+
 def test_ctrl_c_is_heard_while_waiting_for_the_others_after_an_error(ctrl_c):
     release, finished = threading.Event(), []
     blocked = _blocked_steps(release, finished)
@@ -182,31 +197,15 @@ def test_ctrl_c_is_heard_while_waiting_for_the_others_after_an_error(ctrl_c):
             raise RuntimeError("node-1 failed")
         return blocked(n)
 
-    ctrl_c(0.3)
-    began = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            at_once(step, range(3))
-        waited = time.monotonic() - began
-        assert finished == []
-        assert waited < 1.0, f"the interrupted wait took {waited:.2f} s"
-    finally:
-        release.set()
+    _interrupted_at_once(ctrl_c, release, finished, lambda: at_once(step, range(3)))
 
 
 def test_side_by_side_hears_ctrl_c_at_once(ctrl_c):
     release, finished = threading.Event(), []
     blocked = _blocked_steps(release, finished)
-    ctrl_c(0.3)
-    began = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            side_by_side(lambda: blocked(1), lambda: blocked(2))
-        waited = time.monotonic() - began
-        assert finished == []
-        assert waited < 1.0, f"the interrupted wait took {waited:.2f} s"
-    finally:
-        release.set()
+    _interrupted_at_once(
+        ctrl_c, release, finished, lambda: side_by_side(lambda: blocked(1), lambda: blocked(2))
+    )
 
 
 def test_thread_pool_waits_for_its_steps_when_the_block_fails():
@@ -221,15 +220,12 @@ def test_thread_pool_waits_for_its_steps_when_the_block_fails():
 def test_thread_pool_hears_ctrl_c_at_once(ctrl_c):
     release, finished = threading.Event(), []
     blocked = _blocked_steps(release, finished)
-    ctrl_c(0.3)
-    began = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt), thread_pool(1) as pool:
-            first, second = pool.submit(blocked, 1), pool.submit(blocked, 2)
-            first.result()
-        waited = time.monotonic() - began
-        assert finished == []
-        assert waited < 1.0, f"the interrupted wait took {waited:.2f} s"
-        assert second.cancelled()
-    finally:
-        release.set()
+    submitted = []
+
+    def wait() -> None:
+        with thread_pool(1) as pool:
+            submitted.extend([pool.submit(blocked, 1), pool.submit(blocked, 2)])
+            submitted[0].result()
+
+    _interrupted_at_once(ctrl_c, release, finished, wait)
+    assert submitted[1].cancelled()
