@@ -125,8 +125,8 @@ def _literal(text: str) -> Callable[[], str]:
     return lambda: text
 
 
-def _registry_config(name: str, text: Callable[[], str]) -> Broken:
-    return Broken(name, SUITE_CONTROLS, file_option="--registry-config", text=text)
+def _registry_config(name: str, text: Callable[[], str], control: str = SUITE_CONTROLS) -> Broken:
+    return Broken(name, control, file_option="--registry-config", text=text)
 
 
 def _stack(name: str, control: str, text: Callable[[], str]) -> Broken:
@@ -147,8 +147,10 @@ def _no_proxy() -> str:
 
 STACK = "registry-stack.yml"
 BROKEN_FILES = (
-    _registry_config("no-proxy", _no_proxy),
-    _registry_config("camel-case", edited("registry-config.yml", ("remoteurl", "remoteUrl"))),
+    _registry_config("no-proxy", _no_proxy, FAIL_FAST),
+    _registry_config(
+        "camel-case", edited("registry-config.yml", ("remoteurl", "remoteUrl")), FAIL_FAST
+    ),
     _registry_config("mistyped", edited("registry-config.yml", ("docker.io", "docker.com"))),
     Broken(
         "storage-not-on-a-volume",

@@ -169,10 +169,15 @@ CONFIGS = {
     "camel-case": REFERENCE_CONFIG.replace("remoteurl", "remoteUrl"),
     "reference": REFERENCE_CONFIG,
 }
-# The finding each broken config's one cause is, and where (camel-case: the key's line).
+# The finding each broken config's one cause is, where (camel-case: the key's line), and
+# what the lint check's own message names.
 NAMED = {
-    "no-proxy": ("[registry-config/proxy-missing]", "registry-config.yml"),
-    "camel-case": ("[registry-config/proxy-remoteurl-case]", "registry-config.yml:22:3"),
+    "no-proxy": ("[registry-config/proxy-missing]", "registry-config.yml", "proxy"),
+    "camel-case": (
+        "[registry-config/proxy-remoteurl-case]",
+        "registry-config.yml:22:3",
+        "remoteUrl",
+    ),
 }
 NOT_A_CACHE_SUITES = (
     "suites/test_registry_config.py",
@@ -225,7 +230,7 @@ def test_a_mirror_that_is_not_a_cache_is_one_cause_with_every_check_it_stopped(
     record_property("run_seconds", seconds)
     summary = run.summary()
     assert summary["exit_code"] == 1, run.output[-3000:]
-    finding, where = NAMED[config]
+    finding, where, named = NAMED[config]
     assert len(summary["causes"]) == 1, summary["causes"]
     (cause,) = summary["causes"]
     assert cause["cause"].startswith(finding), cause
@@ -234,9 +239,11 @@ def test_a_mirror_that_is_not_a_cache_is_one_cause_with_every_check_it_stopped(
     for check in (*SERVED_THROUGH_THE_MIRROR, LINT_CHECK):
         assert check in summary["failed_checks"], f"{check} did not fail:\n{run.output[-3000:]}"
         assert check in cause["checks"], f"{check} is not under {cause}"
+    assert named in messages[LINT_CHECK], messages[LINT_CHECK]
     for check in SERVED_THROUGH_THE_MIRROR:
         assert KNOWN_CAUSE_MARK in messages[check], messages[check]
         assert "the mirror cannot serve the nodes: it did not serve" in messages[check]
+        assert "not a pull-through cache" in messages[check], messages[check]
         assert "answered HTTP 404 MANIFEST_UNKNOWN" in messages[check], messages[check]
     verdicts = {c["id"]: c["verdict"] for c in summary["checks"]}
     for check in ON_THEIR_OWN:
