@@ -42,6 +42,29 @@ class MeasuredPull:
     served: Traffic
     bypass: Traffic
 
+    def not_a_cold_fetch(self) -> str | None:
+        """Why this pull shows no fetch of a new image through the mirror; None when it does.
+
+        A pull counts as one only on positive evidence: it succeeded, the
+        mirror asked Docker Hub's stand-in for a manifest and at least one
+        blob, and the node asked it nothing itself (no fallback). Checks that
+        compare the mirror's own figures with the upstream's log rely on it:
+        with nothing fetched, zero would agree with zero.
+        """
+        if not self.result.ok:
+            return f"the pull failed: {self.result.output.strip()[-400:]}"
+        if self.bypass.count():
+            return (
+                f"{self.result.node} asked Docker Hub itself "
+                f"({self.bypass.by_method_and_kind()}): the pull bypassed the mirror"
+            )
+        if not self.upstream.manifest_gets() or not self.upstream.blob_gets():
+            return (
+                f"the mirror fetched no manifest and blob of {self.result.image} from Docker "
+                f"Hub's stand-in (it asked {self.upstream.by_method_and_kind() or 'nothing'})"
+            )
+        return None
+
     def summary(self) -> dict[str, object]:
         return {
             "node": self.result.node,
