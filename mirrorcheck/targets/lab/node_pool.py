@@ -177,12 +177,15 @@ class NodePool:
             self._aside[spec.name] = (spec, self._background.submit(self._start, spec))
 
     def close_aside(self) -> None:
-        """Wait for the nodes still starting ahead and remove those never asked for."""
+        """Wait for the nodes still starting ahead and remove those never asked for; close
+        the shells kept open in the others (their containers are swept with the lab)."""
         aside, self._aside = self._aside, {}
         for _, future in aside.values():
             with contextlib.suppress(Exception):  # a node that could not start left nothing
                 self.remove(future.result())
         self._background.shutdown(wait=True)
+        for node in self.nodes:
+            node.close()
 
     def _start(self, spec: NodeSpec) -> DockerExecNode:
         image = spec.image or self.image
@@ -257,6 +260,7 @@ class NodePool:
 
     def remove(self, node: DockerExecNode) -> None:
         """Remove the node's container (and its anonymous volumes) and forget it."""
+        node.close()
         with contextlib.suppress(docker.errors.NotFound):
             node.container.remove(force=True, v=True)
         if node in self.nodes:

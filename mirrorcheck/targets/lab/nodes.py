@@ -29,7 +29,7 @@ starts one throwaway node per daemon.json to ask dockerd itself.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import json
 from dataclasses import dataclass, field
 
@@ -40,16 +40,21 @@ from mirrorcheck.targets.lab.containers import ContainerSpec, exit_report, start
 from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.node_security import node_engine_options
 from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
-from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH
+from mirrorcheck.targets.nodes.node import DAEMON_JSON_PATH, NodeError
 from mirrorcheck.versions import CONTAINERD, ENGINES, SNAPSHOTTER_FEATURE, store_for
 from mirrorcheck.waiting import WaitTimeout, wait_until
 
 # A node given this file runs sshd too (the image's entrypoint), for ssh:// live targets.
 AUTHORIZED_KEYS_PATH = "/root/.ssh/authorized_keys"
 NODE_READY_TIMEOUT = 30.0
-# dockerd logs this once its API serves (moby cmd/dockerd: "API listen on /var/run/docker.sock").
-API_LISTENING = b"API listen on "
-EXEC_EVERY = 20  # polls (50 ms apart): `docker info` is asked at least once a second
+# Waits in the node, in one command: until dockerd's socket exists (a shell test, every 50 ms),
+# then until `docker info` answers with an ID (every 0.2 s; the socket comes first). 26.1's CLI
+# exits 0 with an empty ID while dockerd is not up (measured here on 26.1.5), hence the grep.
+READY_SCRIPT = (
+    "until [ -S /var/run/docker.sock ]; do sleep 0.05; done; "
+    'until docker info --format "ID={{.ID}}" 2>&1 | grep -q "^ID=."; do sleep 0.2; done'
+)
+EXITED_WAIT = 5.0  # seconds for the engine to report a container whose shell just ended
 # The label of a node image that names its engine (set by recipes/node/Dockerfile).
 ENGINE_LABEL = "org.mirrorcheck.engine"
 
@@ -158,17 +163,35 @@ def store_flags(daemon_json: bytes, store: str) -> list[str]:
     return ["--feature", f"{SNAPSHOTTER_FEATURE.text}=true"]
 
 
-def dockerd_answers(node: DockerExecNode) -> bool:
-    """Whether the node's dockerd answers ``docker info`` with its ID.
+def _wait_ready(node: DockerExecNode, timeout: float) -> str:
+    """Wait until the node's dockerd answers ``docker info``; "" then, else why not.
 
-    The exit code alone does not tell: 26.1's CLI exits 0 with an empty ID
-    and "Cannot connect to the Docker daemon" while dockerd is not up yet
-    (measured here on 26.1.5; 20.10 and 28.5 exit 1).
+    One command in the node does the polling (``READY_SCRIPT``); a container
+    that exits ends it at once, and the reason is its log's tail (dockerd's
+    refusal of the daemon.json).
     """
-    result = node.run("docker", "info", "--format", "ID={{.ID}}", timeout=5)
-    return result.ok and any(
-        line.startswith("ID=") and len(line) > 3 for line in result.output.splitlines()
-    )
+    what = f"{node.name}'s dockerd to answer `docker info`"
+    lost = False
+    try:
+        result = node.run("sh", "-c", READY_SCRIPT, timeout=timeout)
+    except NodeError as error:  # the container stopped, or is stopping
+        last, lost = str(error), True
+    else:
+        if result.ok:
+            return ""
+        last = result.output.strip()[-300:] or f"exit code {result.exit_code}"
+    exited = exit_report(node.container)
+    if exited is None and lost:
+        with contextlib.suppress(WaitTimeout):
+            exited = wait_until(
+                lambda: exit_report(node.container),
+                timeout=EXITED_WAIT,
+                what=f"the engine to report {node.name}'s container stopped",
+                interval=0.1,
+            )
+    if exited is None:
+        return f"waited {timeout:g} s for {what}; last answer: {last!r}"
+    return f"stopped waiting for {what}: {exited}"
 
 
 def start_node(
@@ -214,24 +237,5 @@ def start_node(
     container = start_container(container_spec, network, labels)
     node = DockerExecNode(container, name=spec.name)
     node.shares_clock = True  # the lab's engine is this host's: one kernel, one clock
-    polls = itertools.count()
-
-    def ready() -> bool:
-        # dockerd's log says when its API listens (a cheap read); `docker info` in the node
-        # (an exec: costly with many nodes starting at once) confirms it, and runs now and
-        # then anyway, for a dockerd that says it otherwise.
-        if next(polls) % EXEC_EVERY and API_LISTENING not in container.logs():
-            return False
-        return dockerd_answers(node)
-
-    try:
-        wait_until(
-            ready,
-            timeout=timeout,
-            interval=0.05,
-            what=f"{spec.name}'s dockerd to answer `docker info`",
-            give_up=lambda: exit_report(container),
-        )
-    except WaitTimeout as error:
-        node.startup_error = str(error)
+    node.startup_error = _wait_ready(node, timeout)
     return node

@@ -1,7 +1,10 @@
 """A node that is a container on a reachable Docker engine, driven by ``docker exec``.
 
 The lab's Docker-in-Docker nodes are such containers, and so is a live
-``docker://<container>`` target.
+``docker://<container>`` target. Commands run through shells kept open in the
+container (``exec_shell``: one exec for many commands, as many shells as
+commands run at once); where no shell can be kept, each command gets its own
+exec.
 
 Usage::
 
@@ -16,10 +19,12 @@ from __future__ import annotations
 
 import io
 import tarfile
+import threading
 
 import docker.errors
 from docker.models.containers import Container
 
+from mirrorcheck.targets.nodes.exec_shell import ExecShell, ShellLost, ShellUnavailable
 from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError
 
 
@@ -29,10 +34,49 @@ class DockerExecNode(Node):
     def __init__(self, container: Container, name: str | None = None) -> None:
         self.container = container
         self.name = name or container.name
+        self._idle: list[ExecShell] = []
+        self._lock = threading.Lock()
+        self._no_shell = ""  # why no shell can be kept here: each command gets its own exec
 
     def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
         # The engine API has no exec timeout; the in-container `timeout` bounds it (`-k`, not
         # `--kill-after`: busybox's timeout, as in the official registry:2, knows only the former).
+        shell = self._shell()
+        if shell is None:
+            return self._exec(argv, timeout)
+        try:
+            exit_code, output = shell.run(argv, timeout)
+        except ShellLost as error:
+            raise NodeError(f"{self.name}: lost the shell running {argv[0]}: {error}") from None
+        with self._lock:
+            self._idle.append(shell)
+        return CommandResult(exit_code, output.decode(errors="replace"))
+
+    def _shell(self) -> ExecShell | None:
+        """An idle shell that still answers, or a new one; None where none can be kept."""
+        with self._lock:
+            while self._idle:
+                shell = self._idle.pop()
+                if shell.alive():
+                    return shell
+                shell.close()
+            if self._no_shell:
+                return None
+        try:
+            return ExecShell.open(self.container)
+        except ShellUnavailable as error:
+            if error.lasting:
+                self._no_shell = str(error)
+            return None
+
+    def close(self) -> None:
+        """Close the shells kept open (they exit); the container stays."""
+        with self._lock:
+            shells, self._idle = self._idle, []
+        for shell in shells:
+            shell.close()
+
+    def _exec(self, argv: tuple[str, ...], timeout: float) -> CommandResult:
         command = ["timeout", "-k", "5", str(int(timeout)), *argv]
         try:
             exit_code, output = self.container.exec_run(command, demux=False)
