@@ -54,7 +54,7 @@ from mirrorcheck.targets.lab.images.supply import (
     ImageSupplyError,
     engine_or_explain,
 )
-from mirrorcheck.targets.lab.sweeper import leftovers, sweep_all, sweep_stale
+from mirrorcheck.targets.lab.sweeper import Sweep, SweepError, leftovers, sweep_all, sweep_stale
 from mirrorcheck.text.redact import Redactor, printable, secrets_in_file, secrets_in_text
 from mirrorcheck.text.yaml_source import YamlReadError
 
@@ -92,9 +92,17 @@ def _sweep(args: argparse.Namespace) -> int:
     except ImageSupplyError as error:
         print(f"mirrorcheck: {error}", file=sys.stderr)
         return 1
-    removed = sweep_all(client) if args.all else sweep_stale(client)
-    for item in removed:
+    try:
+        sweep = Sweep(removed=sweep_all(client)) if args.all else sweep_stale(client)
+    except SweepError as error:
+        print(f"mirrorcheck: {error}", file=sys.stderr)
+        return 1
+    for item in sweep.removed:
         print(f"removed {item}")
+    for item in sweep.kept:
+        print(f"mirrorcheck: {item}", file=sys.stderr)
+    if sweep.kept:
+        return 1
     remaining = leftovers(client)
     if remaining:
         print(f"still there (owned by live runs): {', '.join(remaining)}")

@@ -17,6 +17,8 @@ from pathlib import Path
 import docker.errors
 import pytest
 
+from mirrorcheck.targets.lab import sweeper
+from mirrorcheck.targets.lab.images.supply import ImageSupply
 from mirrorcheck.targets.lab.labels import RUN_LABEL, RunLabels, new_run_id, owner_of
 from mirrorcheck.targets.lab.sweeper import leftovers, sweep_run, sweep_stale
 from mirrorcheck.waiting import wait_until
@@ -232,10 +234,46 @@ def test_leftovers_of_a_dead_run_are_swept_at_start(engine):
         f"mirrorcheck-{labels.run_id}-orphan", internal=True, labels=labels.as_dict("orphan")
     )
     try:
-        removed = sweep_stale(engine)
+        removed = sweep_stale(engine).removed
         assert f"volume {volume.name}" in removed and f"network {network.name}" in removed
         assert leftovers(engine, labels.run_id) == []
     finally:
+        for resource in (volume, network):
+            with contextlib.suppress(docker.errors.NotFound):
+                resource.remove()
+
+
+def test_a_network_the_engine_keeps_is_reported_with_its_fix_and_the_sweep_goes_on(
+    engine, monkeypatch
+):
+    """A dead run's network the engine refuses to remove ("has active endpoints") does not
+    stop the sweep: it is named, with the fix, and the rest is removed."""
+    monkeypatch.setattr(sweeper, "NETWORK_RELEASE_TIMEOUT", 1.0)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    labels = RunLabels(run_id=new_run_id(), owner=owner_of(dead.pid).rsplit("/", 1)[0] + "/1")
+    network = engine.networks.create(
+        f"mirrorcheck-{labels.run_id}-held", internal=True, labels=labels.as_dict("held")
+    )
+    volume = engine.volumes.create(
+        f"mirrorcheck-{labels.run_id}-orphan", labels=labels.as_dict("orphan")
+    )
+    # An endpoint the sweep may not remove: a container of a live run, this one (the engine's
+    # phantom endpoint of a removed container answers the same, and cannot be made on purpose).
+    holder = engine.containers.run(
+        ImageSupply(engine).resolve("node").image,
+        entrypoint=["sleep", "600"],
+        detach=True,
+        network=network.name,
+        labels=RunLabels.for_this_process().as_dict("network-holder"),
+    )
+    try:
+        sweep = sweep_stale(engine)
+        assert f"volume {volume.name}" in sweep.removed
+        [kept] = [k for k in sweep.kept if network.name in k]
+        assert "active endpoints" in kept and "Fix: restart dockerd" in kept
+    finally:
+        holder.remove(force=True)
         for resource in (volume, network):
             with contextlib.suppress(docker.errors.NotFound):
                 resource.remove()

@@ -4,8 +4,14 @@ Usage::
 
     from mirrorcheck.targets.lab.sweeper import sweep_run, sweep_stale
 
-    sweep_stale(client)            # at start: resources whose owner process is gone
+    sweep_stale(client).removed    # at start: resources whose owner process is gone
     sweep_run(client, "2026...")   # at the end, also after failures and Ctrl-C
+
+A network the engine will not let go (``has active endpoints`` with no
+container attached: an endpoint of a removed container that dockerd still
+counts, seen here on Engine 20.10 once in a day of runs) is tried again for
+``NETWORK_RELEASE_TIMEOUT`` seconds, then reported with its fix: a stale one
+as ``Sweep.kept`` (the run goes on), one of this run as ``SweepError``.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.models.networks import Network
 
 from mirrorcheck.at_once import at_once
 from mirrorcheck.targets.lab.labels import (
@@ -27,8 +35,26 @@ from mirrorcheck.targets.lab.labels import (
     pid_namespace,
     process_start,
 )
+from mirrorcheck.waiting import WaitTimeout, wait_until
 
 REMOVE_AT_ONCE = 8
+NETWORK_RELEASE_TIMEOUT = 10.0
+NETWORK_FIX = (
+    "Fix: restart dockerd, which forgets endpoints of removed containers, then run "
+    "`mirrorcheck sweep`"
+)
+
+
+class SweepError(RuntimeError):
+    """Resources of this run the engine would not remove; the message says which and the fix."""
+
+
+@dataclass
+class Sweep:
+    """What a sweep removed (``"network <name>"``...) and what it could not, each with why."""
+
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
 
 def remove_containers(containers: Iterable[Container]) -> list[str]:
@@ -50,23 +76,67 @@ def remove_containers(containers: Iterable[Container]) -> list[str]:
     return [name for name in at_once(remove, containers, limit=REMOVE_AT_ONCE) if name]
 
 
+def remove_network(
+    client: docker.DockerClient,
+    network: Network,
+    filters: dict[str, list[str]],
+    timeout: float | None = None,
+) -> str | None:
+    """Remove ``network``; None once removed (or gone), else why not, with the fix.
+
+    Containers matching ``filters`` still attached (one started while the lab
+    was swept) are removed first, at each try; tries go on for ``timeout`` s
+    (default ``NETWORK_RELEASE_TIMEOUT``).
+    """
+    attached = {**filters, "network": [network.id]}
+    refused: dict[str, str] = {}
+
+    def removed() -> bool:
+        remove_containers(client.containers.list(all=True, filters=attached, ignore_removed=True))
+        try:
+            network.remove()
+        except docker.errors.NotFound:
+            return True
+        except docker.errors.APIError as error:
+            refused["why"] = str(error.explanation or error)
+            return False
+        return True
+
+    try:
+        wait_until(
+            removed,
+            timeout=NETWORK_RELEASE_TIMEOUT if timeout is None else timeout,
+            interval=0.5,
+            what=f"the engine to remove {network.name}",
+        )
+    except WaitTimeout:
+        return f"network {network.name} was not removed: {refused.get('why', '')}. {NETWORK_FIX}"
+    return None
+
+
 def _remove_all(client: docker.DockerClient, filters: dict[str, list[str]]) -> list[str]:
-    """Remove matching containers, then networks, then volumes; return what was removed."""
+    """Remove matching containers, then networks, then volumes; return what was removed.
+
+    Raises SweepError, once the rest is removed, naming each network the engine kept.
+    """
     removed = remove_containers(
         client.containers.list(all=True, filters=filters, ignore_removed=True)
     )
+    kept = []
     for network in client.networks.list(filters=filters):
-        try:
-            network.remove()
+        problem = remove_network(client, network, filters)
+        if problem:
+            kept.append(problem)
+        else:
             removed.append(f"network {network.name}")
-        except docker.errors.NotFound:
-            pass
     for volume in client.volumes.list(filters=filters):
         try:
             volume.remove(force=True)
             removed.append(f"volume {volume.name}")
         except docker.errors.NotFound:
             pass
+    if kept:
+        raise SweepError("\n".join(kept))
     return removed
 
 
@@ -127,33 +197,43 @@ def _labels_of(resource) -> dict[str, str]:
     return attrs.get("Labels") or attrs.get("Config", {}).get("Labels") or {}
 
 
-def sweep_stale(client: docker.DockerClient) -> list[str]:
+def sweep_stale(client: docker.DockerClient) -> Sweep:
     """Remove resources whose owner process has died (kill -9, a lost CI job).
 
-    Judged per resource, not per run: xdist workers of one run have different owners.
+    Judged per resource, not per run: xdist workers of one run have different
+    owners. What the engine refuses to remove is in ``kept``, with its fix:
+    another run's leftover must not stop this one.
     """
     filters = {"label": [f"{PROJECT_LABEL}={PROJECT}"]}
-    removed: list[str] = []
-    kinds = [
-        (
-            "container",
-            lambda: client.containers.list(all=True, filters=filters, ignore_removed=True),
-            lambda r: r.remove(force=True, v=True),
-        ),
-        ("network", lambda: client.networks.list(filters=filters), lambda r: r.remove()),
-        ("volume", lambda: client.volumes.list(filters=filters), lambda r: r.remove(force=True)),
-    ]
-    for kind, listing, remove in kinds:
-        for resource in listing():
-            if RUN_LABEL in _labels_of(resource) and not _owner_alive(
-                _labels_of(resource).get(OWNER_LABEL, "")
-            ):
-                try:
-                    remove(resource)
-                    removed.append(f"{kind} {resource.name}")
-                except docker.errors.NotFound:
-                    pass
-    return removed
+    sweep = Sweep()
+
+    def stale(resource) -> bool:
+        labels = _labels_of(resource)
+        return RUN_LABEL in labels and not _owner_alive(labels.get(OWNER_LABEL, ""))
+
+    containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
+    sweep.removed += remove_containers(c for c in containers if stale(c))
+    for network in client.networks.list(filters=filters):
+        if stale(network):
+            problem = remove_network(client, network, {"label": [_run_label(network)]})
+            if problem:
+                sweep.kept.append(problem)
+            else:
+                sweep.removed.append(f"network {network.name}")
+    for volume in client.volumes.list(filters=filters):
+        if stale(volume):
+            try:
+                volume.remove(force=True)
+                sweep.removed.append(f"volume {volume.name}")
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as error:
+                sweep.kept.append(f"volume {volume.name} was not removed: {error.explanation}")
+    return sweep
+
+
+def _run_label(resource) -> str:
+    return f"{RUN_LABEL}={_labels_of(resource)[RUN_LABEL]}"
 
 
 def leftovers(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
