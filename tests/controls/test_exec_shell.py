@@ -98,3 +98,9 @@ def test_a_removed_container_fails_the_next_command_at_once(engine):
     with pytest.raises(NodeError, match="doomed"):
         node.run("true", timeout=30)
     assert time.monotonic() - started < 5
+
+
+def test_output_of_a_process_left_running_is_not_taken_for_the_next_commands(node):
+    assert node.run("sh", "-c", "(sleep 0.3; echo stray) &", timeout=30).ok
+    time.sleep(0.8)
+    assert node.run("echo", "next", timeout=30).output == "next\n"

@@ -120,6 +120,7 @@ class ExecShell:
         output = bytearray()
         searched = 0  # the marker (at most 40 bytes) cannot end before here
         try:
+            self._discard_stray(deadline)
             self._sock.settimeout(max(0.1, deadline - time.monotonic()))
             self._sock.sendall(line.encode())
             while True:
@@ -131,6 +132,12 @@ class ExecShell:
         except (OSError, ShellLost) as error:
             self.close()
             raise ShellLost(f"{error or type(error).__name__}") from None
+
+    def _discard_stray(self, deadline: float) -> None:
+        """Drop output that came after the last command's marker (a process it left running
+        in the background), whole frames at a time, so that it is not taken for the next's."""
+        while self._pending or select.select([self._sock], [], [], 0)[0]:
+            self._frame(deadline)
 
     def _frame(self, deadline: float) -> bytes:
         """The payload of the next frame (either stream)."""
