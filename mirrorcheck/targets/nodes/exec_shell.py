@@ -99,10 +99,15 @@ class ExecShell:
         """False once the shell's connection is closed (its container stopped or removed)."""
         try:
             readable, _, _ = select.select([self._sock], [], [], 0)
-            if not readable:
-                return True
-            return bool(self._sock.recv(1, socket.MSG_PEEK))
         except (OSError, ValueError):
+            return False
+        if not readable:
+            return True
+        try:
+            return bool(self._sock.recv(1, socket.MSG_PEEK))
+        except ValueError:  # a TLS socket (an engine over tcp+TLS) cannot peek: a read tells
+            return True
+        except OSError:
             return False
 
     def run(self, argv: Sequence[str], timeout: float, bounded: bool = True) -> tuple[int, bytes]:
