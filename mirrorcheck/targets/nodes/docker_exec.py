@@ -24,7 +24,12 @@ import threading
 import docker.errors
 from docker.models.containers import Container
 
-from mirrorcheck.targets.nodes.exec_shell import ExecShell, ShellLost, ShellUnavailable
+from mirrorcheck.targets.nodes.exec_shell import (
+    ExecShell,
+    ShellLost,
+    ShellUnavailable,
+    bounded_argv,
+)
 from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError
 
 
@@ -39,8 +44,7 @@ class DockerExecNode(Node):
         self._no_shell = ""  # why no shell can be kept here: each command gets its own exec
 
     def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
-        # The engine API has no exec timeout; the in-container `timeout` bounds it (`-k`, not
-        # `--kill-after`: busybox's timeout, as in the official registry:2, knows only the former).
+        # Either way the command runs under the container's own `timeout` (``bounded_argv``).
         shell = self._shell()
         if shell is None:
             return self._exec(argv, timeout)
@@ -77,9 +81,8 @@ class DockerExecNode(Node):
             shell.close()
 
     def _exec(self, argv: tuple[str, ...], timeout: float) -> CommandResult:
-        command = ["timeout", "-k", "5", str(int(timeout)), *argv]
         try:
-            exit_code, output = self.container.exec_run(command, demux=False)
+            exit_code, output = self.container.exec_run(bounded_argv(argv, timeout), demux=False)
         except docker.errors.APIError as error:
             raise NodeError(f"{self.name}: cannot run {argv[0]}: {error.explanation}") from None
         return CommandResult(exit_code, (output or b"").decode(errors="replace"))

@@ -41,6 +41,16 @@ OPEN_TIMEOUT = 10.0
 GRACE = 15.0
 
 
+def bounded_argv(argv: Sequence[str], timeout: float) -> list[str]:
+    """``argv`` under the container's own ``timeout``: the Engine API has no exec timeout.
+
+    ``-k 5`` kills it 5 s after ``timeout`` seconds if it ignores the TERM
+    (``-k``, not ``--kill-after``: busybox's timeout, as in the official
+    registry:2, knows only the former).
+    """
+    return ["timeout", "-k", "5", str(int(timeout)), *argv]
+
+
 class ShellUnavailable(Exception):
     """No shell could be kept in the container: run the command with its own exec instead.
 
@@ -117,7 +127,7 @@ class ExecShell:
         Waits at most ``timeout`` + 15 seconds. Raises ShellLost when the shell
         ends or does not answer by then (the shell is closed).
         """
-        command = ["timeout", "-k", "5", str(int(timeout)), *argv] if bounded else list(argv)
+        command = bounded_argv(argv, timeout) if bounded else list(argv)
         token = uuid.uuid4().hex
         line = f"{shlex.join(command)} </dev/null 2>&1; printf '\\036{token} %d\\036' \"$?\"\n"
         marker = re.compile(rb"\x1e" + token.encode() + rb" (\d+)\x1e")
