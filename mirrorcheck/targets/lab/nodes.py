@@ -180,8 +180,8 @@ def _wait_ready(node: DockerExecNode, timeout: float) -> str:
         if result.ok:
             return ""
         last = result.output.strip()[-300:] or f"exit code {result.exit_code}"
-    exited = exit_report(node.container)
-    if exited is None and lost:
+    exited = None if lost else exit_report(node.container)
+    if lost:  # the engine may not report the stop yet
         with contextlib.suppress(WaitTimeout):
             exited = wait_until(
                 lambda: exit_report(node.container),
