@@ -177,15 +177,12 @@ class NodePool:
             self._aside[spec.name] = (spec, self._background.submit(self._start, spec))
 
     def close_aside(self) -> None:
-        """Wait for the nodes still starting ahead and remove those never asked for; close
-        the shells kept open in the others (their containers are swept with the lab)."""
+        """Wait for the nodes still starting ahead and remove those never asked for."""
         aside, self._aside = self._aside, {}
         for _, future in aside.values():
             with contextlib.suppress(Exception):  # a node that could not start left nothing
                 self.remove(future.result())
         self._background.shutdown(wait=True)
-        for node in self.nodes:
-            node.close()
 
     def _start(self, spec: NodeSpec) -> DockerExecNode:
         image = spec.image or self.image

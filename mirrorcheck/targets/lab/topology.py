@@ -133,6 +133,8 @@ class Lab:
             return
         self._closed = True
         self.node_pool.close_aside()  # no node may still be starting when the lab is swept
+        for node in self.nodes:
+            node.close()  # the shells kept open in it; the container goes with the sweep
         # A lab with its own run id removes by label; several labs sharing a run
         # id (one per xdist worker, or a control beside the main lab) remove their own.
         if self.spec.name_prefix:
