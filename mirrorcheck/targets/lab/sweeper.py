@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import docker
@@ -114,30 +114,51 @@ def remove_network(
     return None
 
 
+def _remove_networks_and_volumes(
+    client: docker.DockerClient,
+    networks: Iterable[Network],
+    volumes: Iterable,
+    containers_of: Callable[[Network], dict[str, list[str]]],
+    sweep: Sweep,
+) -> Sweep:
+    """Remove ``networks`` (``remove_network``, its late containers those ``containers_of``
+    it matches), then ``volumes``; each into ``sweep.removed``, or with why into ``kept``."""
+    for network in networks:
+        problem = remove_network(client, network, containers_of(network))
+        if problem:
+            sweep.kept.append(problem)
+        else:
+            sweep.removed.append(f"network {network.name}")
+    for volume in volumes:
+        try:
+            volume.remove(force=True)
+            sweep.removed.append(f"volume {volume.name}")
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            sweep.kept.append(f"volume {volume.name} was not removed: {error.explanation}")
+    return sweep
+
+
 def _remove_all(client: docker.DockerClient, filters: dict[str, list[str]]) -> list[str]:
     """Remove matching containers, then networks, then volumes; return what was removed.
 
-    Raises SweepError, once the rest is removed, naming each network the engine kept.
+    Raises SweepError, once the rest is removed, naming each network or volume the
+    engine kept.
     """
     removed = remove_containers(
         client.containers.list(all=True, filters=filters, ignore_removed=True)
     )
-    kept = []
-    for network in client.networks.list(filters=filters):
-        problem = remove_network(client, network, filters)
-        if problem:
-            kept.append(problem)
-        else:
-            removed.append(f"network {network.name}")
-    for volume in client.volumes.list(filters=filters):
-        try:
-            volume.remove(force=True)
-            removed.append(f"volume {volume.name}")
-        except docker.errors.NotFound:
-            pass
-    if kept:
-        raise SweepError("\n".join(kept))
-    return removed
+    sweep = _remove_networks_and_volumes(
+        client,
+        client.networks.list(filters=filters),
+        client.volumes.list(filters=filters),
+        lambda _: filters,
+        Sweep(removed=removed),
+    )
+    if sweep.kept:
+        raise SweepError("\n".join(sweep.kept))
+    return sweep.removed
 
 
 def _remove_run_images(client: docker.DockerClient, run_label: str) -> list[str]:
@@ -205,31 +226,20 @@ def sweep_stale(client: docker.DockerClient) -> Sweep:
     another run's leftover must not stop this one.
     """
     filters = {"label": [f"{PROJECT_LABEL}={PROJECT}"]}
-    sweep = Sweep()
 
     def stale(resource) -> bool:
         labels = _labels_of(resource)
         return RUN_LABEL in labels and not _owner_alive(labels.get(OWNER_LABEL, ""))
 
     containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
-    sweep.removed += remove_containers(c for c in containers if stale(c))
-    for network in client.networks.list(filters=filters):
-        if stale(network):
-            problem = remove_network(client, network, {"label": [_run_label(network)]})
-            if problem:
-                sweep.kept.append(problem)
-            else:
-                sweep.removed.append(f"network {network.name}")
-    for volume in client.volumes.list(filters=filters):
-        if stale(volume):
-            try:
-                volume.remove(force=True)
-                sweep.removed.append(f"volume {volume.name}")
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError as error:
-                sweep.kept.append(f"volume {volume.name} was not removed: {error.explanation}")
-    return sweep
+    removed = remove_containers(c for c in containers if stale(c))
+    return _remove_networks_and_volumes(
+        client,
+        [n for n in client.networks.list(filters=filters) if stale(n)],
+        [v for v in client.volumes.list(filters=filters) if stale(v)],
+        lambda network: {"label": [_run_label(network)]},
+        Sweep(removed=removed),
+    )
 
 
 def _run_label(resource) -> str:
