@@ -4,7 +4,10 @@ The lab's Docker-in-Docker nodes are such containers, and so is a live
 ``docker://<container>`` target. Commands run through shells kept open in the
 container (``exec_shell``: one exec for many commands, as many shells as
 commands run at once); where no shell can be kept, each command gets its own
-exec.
+exec. Where the node's Engine API may be asked with curl (``engine_socket``,
+set by the lab for its nodes), pulls, image removals, image inspections and
+``docker info`` go there instead of through the docker CLI (``engine_api``:
+the same requests, without the CLI's start).
 
 Usage::
 
@@ -18,19 +21,22 @@ Usage::
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import threading
+import time
 
 import docker.errors
 from docker.models.containers import Container
 
+from mirrorcheck.targets.nodes import engine_api
 from mirrorcheck.targets.nodes.exec_shell import (
     ExecShell,
     ShellLost,
     ShellUnavailable,
     bounded_argv,
 )
-from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError
+from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError, PullResult
 
 
 class DockerExecNode(Node):
@@ -42,6 +48,9 @@ class DockerExecNode(Node):
         self._idle: list[ExecShell] = []
         self._lock = threading.Lock()
         self._no_shell = ""  # why no shell can be kept here: each command gets its own exec
+        # Where curl may ask dockerd directly ("" : always the docker CLI); whether it can, once.
+        self.engine_socket = ""
+        self._has_curl: bool | None = None
 
     def run(self, *argv: str, timeout: float = 120.0) -> CommandResult:
         # Either way the command runs under the container's own `timeout` (``bounded_argv``).
@@ -86,6 +95,50 @@ class DockerExecNode(Node):
         except docker.errors.APIError as error:
             raise NodeError(f"{self.name}: cannot run {argv[0]}: {error.explanation}") from None
         return CommandResult(exit_code, (output or b"").decode(errors="replace"))
+
+    def _by_api(self) -> bool:
+        """True where curl on ``engine_socket`` stands in for the docker CLI (asked once)."""
+        if not self.engine_socket:
+            return False
+        if self._has_curl is None:
+            self._has_curl = self.run("sh", "-c", "command -v curl", timeout=10).ok
+        return self._has_curl
+
+    def _ask(self, method: str, path: str, timeout: float) -> engine_api.Answer:
+        argv = engine_api.request_argv(method, path, self.engine_socket)
+        result = self.run(*argv, timeout=timeout)
+        return engine_api.read_answer(result.exit_code, result.output)
+
+    def pull(self, image: str, timeout: float = 300.0) -> PullResult:
+        if not self._by_api():
+            return super().pull(image, timeout)
+        started = time.monotonic()
+        result = self.run(*engine_api.pull_argv(image, self.engine_socket), timeout=timeout)
+        finished = time.monotonic()
+        pulled = engine_api.read_pull(result.exit_code, result.output)
+        return PullResult(
+            self.name, image, pulled.ok, finished - started, pulled.output, pulled.digest, finished
+        )
+
+    def remove_image(self, *images: str) -> None:
+        if not self._by_api():
+            super().remove_image(*images)
+            return
+        self.run(*engine_api.remove_argv(images, self.engine_socket), timeout=60)
+
+    def has_image(self, image: str) -> bool:
+        if not self._by_api():
+            return super().has_image(image)
+        return self._ask("GET", engine_api.image_path(image) + "/json", timeout=30).ok
+
+    def docker_info(self) -> dict:
+        if not self._by_api():
+            return super().docker_info()
+        answer = self._ask("GET", "/info", timeout=30)
+        if not answer.ok:
+            message = answer.daemon_message()[:300]
+            raise NodeError(f"{self.name}: docker info failed: {message}")
+        return json.loads(answer.body)
 
     def read_file(self, path: str) -> bytes:
         try:

@@ -1,0 +1,95 @@
+"""A lab node asked through curl on its socket answers as the docker CLI does on the same node.
+
+One node of the lab's default engine (28.5, containerd store) behind the
+plain topology's mirror; each claim is asked both ways of the same node:
+``engine_socket`` set (curl, ``engine_api``) and unset (the docker CLI).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from mirrorcheck.pytest_plugin.options import fail_or_skip
+from mirrorcheck.settings import Settings
+from mirrorcheck.targets.lab.configure import lab_spec
+from mirrorcheck.targets.lab.images.supply import ImageSupply, ImageSupplyError
+from mirrorcheck.targets.lab.labels import RunLabels
+from mirrorcheck.targets.lab.topology import Lab
+from mirrorcheck.targets.nodes import engine_api
+
+pytestmark = [pytest.mark.docker]
+
+
+@pytest.fixture(scope="module")
+def lab(engine) -> Iterator[Lab]:
+    try:
+        images = ImageSupply(engine).resolve_all()
+    except ImageSupplyError as error:
+        fail_or_skip(str(error))
+    settings = Settings.from_mapping({"nodes": "1", "topology": "plain"})
+    prefix = f"mirrorcheck-engineapi-{uuid.uuid4().hex[:6]}"
+    spec = lab_spec(settings, images, RunLabels.for_this_process(), name_prefix=prefix)
+    with Lab(engine, spec) as started:
+        yield started
+
+
+@pytest.fixture
+def node(lab):
+    node = lab.nodes[0]
+    yield node
+    node.engine_socket = engine_api.SOCKET
+
+
+def _by_cli(node):
+    node.engine_socket = ""
+    return node
+
+
+def test_lab_nodes_are_asked_through_curl(node):
+    assert node.engine_socket == engine_api.SOCKET and node._by_api()
+
+
+def test_a_pull_through_curl_succeeds_with_the_digest_the_cli_prints(lab, node):
+    image = lab.push_image(f"mirrorcheck/engine-api-{uuid.uuid4().hex[:6]}")
+    by_api = node.pull(image.reference)
+    assert by_api.ok, by_api.output
+    assert by_api.digest == image.manifest_digest
+    assert f"Digest: {image.manifest_digest}" in by_api.output
+    assert node.has_image(image.reference)
+    node.remove_image(image.reference, f"{image.name}@{image.manifest_digest}")
+    assert not node.has_image(image.reference)
+    by_cli = _by_cli(node).pull(image.reference)
+    assert by_cli.ok and by_cli.digest == by_api.digest
+    assert node.has_image(image.reference)
+    node.remove_image(image.reference, f"{image.name}@{image.manifest_digest}")
+    assert not node.has_image(image.reference)
+
+
+def test_a_refused_pull_reads_as_the_cli_prints_it(lab, node):
+    missing = f"{lab.spec.fqdn}/mirrorcheck/never-pushed-{uuid.uuid4().hex[:6]}:v1"
+    by_api = node.pull(missing, timeout=60)
+    by_cli = _by_cli(node).pull(missing, timeout=60)
+    assert not by_api.ok and not by_cli.ok
+    assert by_api.output.strip() == by_cli.output.strip().splitlines()[-1]
+    assert by_api.output.startswith(engine_api.DAEMON_ERROR)
+
+
+def test_docker_info_through_curl_is_the_clis(node):
+    by_api = node.docker_info()
+    by_cli = _by_cli(node).docker_info()
+    for key in ("ID", "ServerVersion", "RegistryConfig", "DriverStatus", "Swarm"):
+        assert by_api[key] == by_cli[key], key
+
+
+def test_a_node_image_without_curl_is_asked_with_the_cli(lab, node):
+    node.run("sh", "-c", "mv /usr/bin/curl /usr/bin/curl.away", timeout=10)
+    node._has_curl = None
+    try:
+        assert not node._by_api()
+        assert node.docker_info()["ID"]
+    finally:
+        node.run("sh", "-c", "mv /usr/bin/curl.away /usr/bin/curl", timeout=10)
+        node._has_curl = None
