@@ -120,7 +120,9 @@ def floor(nodes: int, topology: str) -> dict[str, object]:
     """
     client = docker.from_env()
     swarm = topology == "swarm"
-    images = ImageSupply(client).resolve_all(split_engines([DEFAULT_ENGINE]), edge=swarm)
+    images = ImageSupply(client).resolve_all(
+        split_engines([DEFAULT_ENGINE]), edge=swarm, proxy=not swarm
+    )
     settings = Settings.from_mapping({"nodes": str(nodes), "topology": topology})
     spec = lab_spec(settings, images, RunLabels.for_this_process())
     lab = SwarmLab(client, spec) if swarm else Lab(client, spec)

@@ -30,6 +30,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from mirrorcheck.findings import errors, render_all
+from mirrorcheck.options import OPTIONS_BY_NAME
 from mirrorcheck.rules.daemon_json import assess as daemon_json
 from mirrorcheck.rules.hosts_toml import lint as hosts_toml
 from mirrorcheck.rules.limitations import RegistryVersion, parse_version
@@ -48,6 +49,7 @@ from mirrorcheck.rules.registry.schema import DOCKER_HUB_REMOTEURL
 from mirrorcheck.rules.registry.stack import read_stack
 from mirrorcheck.rules.registry.stack_lint import placeholder_labels
 from mirrorcheck.rules.traefik.lint import TraefikSetup, lint_traefik_routing
+from mirrorcheck.targets.lab.images.roles import TOPOLOGY_ROLES
 from mirrorcheck.targets.lab.images.supply import (
     ROLES,
     ImageSupply,
@@ -72,7 +74,9 @@ def _images(args: argparse.Namespace) -> int:
             allow_build=building,
         )
         missing = 0
-        for role, resolution in supply.resolve_many(ROLES).items():
+        topology = DEFAULT_TOPOLOGY if args.topology == "default" else args.topology
+        roles = ROLES if topology == "all" else TOPOLOGY_ROLES[topology]
+        for role, resolution in supply.resolve_many(roles).items():
             if isinstance(resolution, ImageSupplyError):
                 if building:
                     raise resolution
@@ -324,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
             f"--{role}-image", default="", help=f"use this image for the {role} role"
         )
     images.add_argument("--pull-timeout", type=float, default=30.0, help="bound on each pull (s)")
+    images.add_argument(
+        "--topology",
+        choices=[*TOPOLOGY_ROLES, "default", "all"],
+        default="all",
+        help="only the roles this topology runs (default: %(default)s; "
+        f"'default' is the suites' default, {DEFAULT_TOPOLOGY})",
+    )
     sweep = commands.add_parser("sweep", help="remove lab containers, networks and volumes")
     sweep.add_argument("--all", action="store_true", help="also those of runs still alive")
     lint = commands.add_parser(
@@ -335,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEFAULT_TOPOLOGY = str(OPTIONS_BY_NAME["topology"].default)
 LINTERS = ("daemon-json", "registry-config", "traefik", "hosts-toml")
 LINT_HELP = f"""usage: mirrorcheck lint {{{",".join(LINTERS)}}} FILE... [options]
 

