@@ -21,6 +21,7 @@ from mirrorcheck.targets.lab import sweeper
 from mirrorcheck.targets.lab.images.supply import ImageSupply
 from mirrorcheck.targets.lab.labels import RUN_LABEL, RunLabels, new_run_id, owner_of
 from mirrorcheck.targets.lab.sweeper import leftovers, sweep_run, sweep_stale
+from mirrorcheck.targets.nodes import engine_api
 from mirrorcheck.waiting import wait_until
 from tests.suite_runner import PROJECT_ROOT
 
@@ -42,7 +43,7 @@ def test_lab_then_wait(lab):
 """
 # Every node pulls an image its mirror cannot fetch: the upstream is paused, and
 # distribution sets no timeout on its upstream fetch (FINDINGS.md, Network), so each
-# node's `docker pull` over `docker exec` hangs until its 300 s bound. Each step
+# node's pull (its request to dockerd through curl) hangs until its 300 s bound. Each step
 # writes "<node container> <reference>" to {pulls} as it starts; {wait} waits on the nodes.
 BLOCKED_PULLS = """
 from concurrent.futures import ThreadPoolExecutor
@@ -149,14 +150,16 @@ def test_an_interrupted_run_leaves_nothing(engine, tmp_path):
 
 
 def _pulls_running(engine, run_id: str, reference: str) -> set[str]:
-    """The run's containers in which a ``docker pull <reference>`` runs now."""
+    """The run's containers in which a pull of ``reference`` runs now: ``docker pull``, or
+    the same request through curl on the node's socket (``engine_api``)."""
+    asked = (f"docker pull {reference}", engine_api.pull_argv(reference)[-1])
     running = set()
     for container in engine.containers.list(filters={"label": [f"{RUN_LABEL}={run_id}"]}):
         try:
             processes = container.top(ps_args="-eo pid,args").get("Processes") or []
         except docker.errors.APIError:
             continue  # paused (the upstream) or gone
-        if any(f"docker pull {reference}" in " ".join(p) for p in processes):
+        if any(pull in " ".join(p) for p in processes for pull in asked):
             running.add(str(container.name))
     return running
 
@@ -196,7 +199,7 @@ def interrupt_blocked_pulls(
         wait_until(
             lambda: _pulls_running(engine, run_id, reference) == nodes,
             timeout=30,
-            what=f"`docker pull {reference}` to run on {sorted(nodes)}",
+            what=f"the pull of {reference} to run on {sorted(nodes)}",
         )
         time.sleep(3)
         still = _pulls_running(engine, run_id, reference)
@@ -216,7 +219,7 @@ def interrupt_blocked_pulls(
 
 
 def test_an_interrupted_run_is_not_held_by_blocked_pulls(engine, tmp_path):
-    """Ctrl-C while every node's `docker pull` hangs: the run ends now and removes its lab."""
+    """Ctrl-C while every node's pull hangs: the run ends now and removes its lab."""
     run_id, seconds, returncode, output = interrupt_blocked_pulls(engine, tmp_path, AT_ONCE)
     assert returncode == 2, output
     assert seconds < INTERRUPTED_BOUND, f"exited {seconds:.0f} s after Ctrl-C:\n{output}"
