@@ -104,7 +104,13 @@ class DockerExecNode(Node):
             self._has_curl = self.run("sh", "-c", "command -v curl", timeout=10).ok
         return self._has_curl
 
-    def _ask(self, method: str, path: str, timeout: float) -> engine_api.Answer:
+    def engine_request(
+        self, method: str, path: str, timeout: float = 30.0
+    ) -> engine_api.Answer | None:
+        """One Engine API request (``path`` quoted, with its query) through curl on the node's
+        socket; None where the node has no curl (ask with the docker CLI instead)."""
+        if not self._by_api():
+            return None
         argv = engine_api.request_argv(method, path, self.engine_socket)
         result = self.run(*argv, timeout=timeout)
         return engine_api.read_answer(result.exit_code, result.output)
@@ -127,14 +133,13 @@ class DockerExecNode(Node):
         self.run(*engine_api.remove_argv(images, self.engine_socket), timeout=60)
 
     def has_image(self, image: str) -> bool:
-        if not self._by_api():
-            return super().has_image(image)
-        return self._ask("GET", engine_api.image_path(image) + "/json", timeout=30).ok
+        answer = self.engine_request("GET", engine_api.image_path(image) + "/json")
+        return super().has_image(image) if answer is None else answer.ok
 
     def docker_info(self) -> dict:
-        if not self._by_api():
+        answer = self.engine_request("GET", "/info")
+        if answer is None:
             return super().docker_info()
-        answer = self._ask("GET", "/info", timeout=30)
         if not answer.ok:
             message = answer.daemon_message()[:300]
             raise NodeError(f"{self.name}: docker info failed: {message}")

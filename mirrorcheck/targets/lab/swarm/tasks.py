@@ -16,7 +16,10 @@ Usage::
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 FAILED_STATES = ("Failed", "Rejected")
 
@@ -77,6 +80,53 @@ def parse_tasks(output: str) -> list[Task]:
             )
         )
     return tasks
+
+
+def parse_api_tasks(
+    entries: list[dict], service: str, hostnames: Mapping[str, str], now: float | None = None
+) -> list[Task]:
+    """Tasks from the Engine API's ``GET /tasks`` (swarm's Task objects), as
+    ``docker service ps --no-trunc`` shows them, newest first.
+
+    The CLI's columns are built here the way it builds them (docker/cli
+    ``cli/command/task/formatter.go``): the name ``<service>.<slot>`` (a
+    global service's tasks: ``<service>.<node ID>``), the node's hostname
+    (``hostnames``: node ID to ``Description.Hostname`` from ``GET /nodes``;
+    the ID when unknown), the states capitalised, the current one with how
+    long ago it was reached (``now``: epoch seconds, default this moment), the
+    error ``Status.Err``.
+    """
+    now = time.time() if now is None else now
+    tasks = []
+    ordered = sorted(entries, key=lambda e: str(e.get("UpdatedAt") or ""), reverse=True)
+    for entry in ordered:
+        status = entry.get("Status") or {}
+        node_id = str(entry.get("NodeID") or "")
+        slot = entry.get("Slot") or node_id
+        state = str(status.get("State") or "").capitalize()
+        tasks.append(
+            Task(
+                id=str(entry.get("ID", "")),
+                name=f"{service}.{slot}",
+                node=hostnames.get(node_id, node_id),
+                desired=str(entry.get("DesiredState") or "").capitalize(),
+                current=f"{state} {_ago(status.get('Timestamp'), now)}".strip(),
+                error=str(status.get("Err") or ""),
+            )
+        )
+    return tasks
+
+
+def _ago(timestamp: object, now: float) -> str:
+    """``12 seconds ago`` for an RFC 3339 timestamp (nanoseconds allowed); "" when unreadable."""
+    text = str(timestamp or "")
+    head, _, fraction = text.rstrip("Z").partition(".")
+    try:
+        moment = datetime.fromisoformat(head + "+00:00").timestamp()
+    except ValueError:
+        return ""
+    moment += float("0." + fraction[:6]) if fraction.isdigit() else 0.0
+    return f"{max(0, round(now - moment))} seconds ago"
 
 
 def running(tasks: list[Task], exclude: frozenset[str] | set[str] = frozenset()) -> list[Task]:
