@@ -20,23 +20,18 @@ containerd node's pull loudly, and the lab's bypass check with it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from mirrorcheck.probes.image_content import blob_digests
 from mirrorcheck.probes.synthetic_image import SyntheticImage
-from mirrorcheck.pytest_plugin.options import fail_or_skip
-from mirrorcheck.settings import Settings
-from mirrorcheck.targets.lab.configure import lab_spec
 from mirrorcheck.targets.lab.first_pulls import pull_first_images
-from mirrorcheck.targets.lab.images.supply import ImageSupply, ImageSupplyError
-from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.topology import Lab
 from mirrorcheck.targets.mirror_storage import MirrorStorage
 from mirrorcheck.versions import BLOB_ANSWERS, CONTAINERD, DEFAULT_ENGINE, store_for
 from mirrorcheck.waiting import wait_until
+from tests.controls.labs import one_node_lab
 from tests.suite_runner import load_suite
 
 pytestmark = [pytest.mark.docker]
@@ -124,14 +119,7 @@ class ExpiringMirror(LosingMirror):
 def lab(engine) -> Iterator[Lab]:
     """One node on the lab's default engine and store (28.5, containerd)."""
     assert store_for(DEFAULT_ENGINE, None) == CONTAINERD
-    try:
-        images = ImageSupply(engine).resolve_all()
-    except ImageSupplyError as error:
-        fail_or_skip(str(error))
-    settings = Settings.from_mapping({"nodes": "1", "topology": "plain"})
-    prefix = f"mirrorcheck-blobfallback-{uuid.uuid4().hex[:6]}"
-    spec = lab_spec(settings, images, RunLabels.for_this_process(), name_prefix=prefix)
-    with Lab(engine, spec) as started:
+    with one_node_lab(engine, "blobfallback") as started:
         yield started
 
 

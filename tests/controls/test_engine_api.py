@@ -12,27 +12,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from mirrorcheck.pytest_plugin.options import fail_or_skip
-from mirrorcheck.settings import Settings
-from mirrorcheck.targets.lab.configure import lab_spec
-from mirrorcheck.targets.lab.images.supply import ImageSupply, ImageSupplyError
-from mirrorcheck.targets.lab.labels import RunLabels
 from mirrorcheck.targets.lab.topology import Lab
 from mirrorcheck.targets.nodes import engine_api
+from mirrorcheck.targets.nodes.docker_exec import DockerExecNode
+from tests.controls.labs import one_node_lab
 
 pytestmark = [pytest.mark.docker]
 
 
 @pytest.fixture(scope="module")
 def lab(engine) -> Iterator[Lab]:
-    try:
-        images = ImageSupply(engine).resolve_all()
-    except ImageSupplyError as error:
-        fail_or_skip(str(error))
-    settings = Settings.from_mapping({"nodes": "1", "topology": "plain"})
-    prefix = f"mirrorcheck-engineapi-{uuid.uuid4().hex[:6]}"
-    spec = lab_spec(settings, images, RunLabels.for_this_process(), name_prefix=prefix)
-    with Lab(engine, spec) as started:
+    with one_node_lab(engine, "engineapi") as started:
         yield started
 
 
@@ -49,7 +39,9 @@ def _by_cli(node):
 
 
 def test_lab_nodes_are_asked_through_curl(node):
-    assert node.engine_socket == engine_api.SOCKET and node._by_api()
+    answer = node.engine_request("GET", "/_ping")
+    assert node.engine_socket == engine_api.SOCKET and answer is not None
+    assert answer.ok and answer.body == "OK"
 
 
 def test_a_pull_through_curl_succeeds_with_the_digest_the_cli_prints(lab, node):
@@ -84,12 +76,14 @@ def test_docker_info_through_curl_is_the_clis(node):
         assert by_api[key] == by_cli[key], key
 
 
-def test_a_node_image_without_curl_is_asked_with_the_cli(lab, node):
+def test_a_node_image_without_curl_is_asked_with_the_cli(node):
     node.run("sh", "-c", "mv /usr/bin/curl /usr/bin/curl.away", timeout=10)
-    node._has_curl = None
+    without = DockerExecNode(node.container, name=node.name)
+    without.engine_socket = engine_api.SOCKET
     try:
-        assert not node._by_api()
-        assert node.docker_info()["ID"]
+        assert without.engine_request("GET", "/_ping") is None
+        by_cli = node.run("docker", "info", "--format", "{{.ID}}", timeout=30).output.strip()
+        assert without.docker_info()["ID"] == by_cli
     finally:
+        without.close()
         node.run("sh", "-c", "mv /usr/bin/curl.away /usr/bin/curl", timeout=10)
-        node._has_curl = None
