@@ -57,7 +57,7 @@ class ServedCertificate:
 
 
 def _leaf_der(address: str, port: int, server_name: str, timeout: float) -> bytes:
-    # No verification here (``_trust`` does it), so no trust store to load: loading the
+    # No verification here (``_verified_der`` does it), so no trust store to load: loading the
     # system's costs tens of ms of CPU per call, and the certificate is polled.
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -72,9 +72,11 @@ def _leaf_der(address: str, port: int, server_name: str, timeout: float) -> byte
     return der
 
 
-def _trust(
+def _verified_der(
     address: str, port: int, server_name: str, root_pem: bytes, timeout: float
-) -> tuple[bool, str]:
+) -> tuple[bytes | None, str]:
+    """The leaf of a handshake that verified up to ``root_pem`` for ``server_name``, or None
+    and why it did not verify."""
     with tempfile.TemporaryDirectory(prefix="mirrorcheck-root-") as workdir:
         root_file = Path(workdir) / "root.pem"
         root_file.write_bytes(root_pem)
@@ -82,13 +84,13 @@ def _trust(
         try:
             with (
                 socket.create_connection((address, port), timeout=timeout) as raw,
-                context.wrap_socket(raw, server_hostname=server_name),
+                context.wrap_socket(raw, server_hostname=server_name) as tls,
             ):
-                return True, ""
+                return tls.getpeercert(binary_form=True), ""
         except ssl.SSLCertVerificationError as error:
-            return False, error.verify_message or str(error)
+            return None, error.verify_message or str(error)
         except (OSError, ssl.SSLError) as error:
-            return False, f"{type(error).__name__}: {error}"
+            return None, f"{type(error).__name__}: {error}"
 
 
 def served_certificate(
@@ -101,17 +103,23 @@ def served_certificate(
 ) -> ServedCertificate:
     """What ``address:port`` serves for ``server_name`` (SNI), judged against ``root_pem``.
 
-    Two handshakes, each bounded by ``timeout`` seconds. Raises OSError or
-    ssl.SSLError when no handshake completes.
+    One handshake that verifies, and only when it does not, a second that takes
+    whatever is served: a trusted certificate is always the one that handshake
+    verified (a proxy applying its configuration may serve its default
+    certificate to one handshake and the ACME one to the next). Each handshake is
+    bounded by ``timeout`` seconds. Raises OSError or ssl.SSLError when the
+    second handshake does not complete.
     """
-    der = _leaf_der(address, port, server_name, timeout)
+    der, error = _verified_der(address, port, server_name, root_pem, timeout)
+    trusted = der is not None
+    if der is None:
+        der = _leaf_der(address, port, server_name, timeout)
     leaf = x509.load_der_x509_certificate(der)
     try:
         names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         sans = tuple(names.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
         sans = ()
-    trusted, error = _trust(address, port, server_name, root_pem, timeout)
     return ServedCertificate(
         address=address,
         port=port,
