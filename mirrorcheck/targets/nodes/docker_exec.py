@@ -24,7 +24,6 @@ import io
 import json
 import tarfile
 import threading
-import time
 
 import docker.errors
 from docker.models.containers import Container
@@ -36,7 +35,7 @@ from mirrorcheck.targets.nodes.exec_shell import (
     ShellUnavailable,
     bounded_argv,
 )
-from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError, PullResult
+from mirrorcheck.targets.nodes.node import CommandResult, Node, NodeError
 
 
 class DockerExecNode(Node):
@@ -115,16 +114,12 @@ class DockerExecNode(Node):
         result = self.run(*argv, timeout=timeout)
         return engine_api.read_answer(result.exit_code, result.output)
 
-    def pull(self, image: str, timeout: float = 300.0) -> PullResult:
+    def _pulled(self, image: str, timeout: float) -> tuple[bool, str, str]:
         if not self._by_api():
-            return super().pull(image, timeout)
-        started = time.monotonic()
+            return super()._pulled(image, timeout)
         result = self.run(*engine_api.pull_argv(image, self.engine_socket), timeout=timeout)
-        finished = time.monotonic()
         pulled = engine_api.read_pull(result.exit_code, result.output)
-        return PullResult(
-            self.name, image, pulled.ok, finished - started, pulled.output, pulled.digest, finished
-        )
+        return pulled.ok, pulled.output, pulled.digest
 
     def remove_image(self, *images: str) -> None:
         if not self._by_api():

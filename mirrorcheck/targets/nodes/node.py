@@ -99,15 +99,18 @@ class Node(ABC):
     def pull(self, image: str, timeout: float = 300.0) -> PullResult:
         """``docker pull image`` on the node, timed."""
         started = time.monotonic()
-        result = self.run("docker", "pull", image, timeout=timeout)
+        ok, output, digest = self._pulled(image, timeout)
         finished = time.monotonic()
+        return PullResult(self.name, image, ok, finished - started, output, digest, finished)
+
+    def _pulled(self, image: str, timeout: float) -> tuple[bool, str, str]:
+        """``docker pull image``: whether it worked, its output, the digest it printed."""
+        result = self.run("docker", "pull", image, timeout=timeout)
         digest = ""
         for line in result.output.splitlines():
             if line.startswith("Digest: "):
                 digest = line.split(" ", 1)[1].strip()
-        return PullResult(
-            self.name, image, result.ok, finished - started, result.output, digest, finished
-        )
+        return result.ok, result.output, digest
 
     def clock(self) -> float | None:
         """The node's time (epoch seconds), so that its logs are read from a moment on
