@@ -31,22 +31,24 @@ def _fingerprint(leaf: trustme.LeafCert) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def test_a_default_certificate_then_the_acme_one_is_not_reported_trusted():
+def _served_by(first: str, then: str):
+    """What the probe reports of a server that shows ``first`` then ``then`` ("acme": a leaf of
+    the root the probe trusts, "default": of another CA); the server's handshakes, the leaves."""
     acme_ca, default_ca = trustme.CA(), trustme.CA()
-    acme, default = acme_ca.issue_cert(NAME), default_ca.issue_cert(NAME)
-    with AlternatingServer(default, acme) as server:
+    leaves = {"acme": acme_ca.issue_cert(NAME), "default": default_ca.issue_cert(NAME)}
+    with AlternatingServer(leaves[first], leaves[then]) as server:
         served = served_certificate(
             server.address, server.port, NAME, root_pem=acme_ca.cert_pem.bytes(), timeout=2
         )
+        return served, server.connections, leaves
+
+
+def test_a_default_certificate_then_the_acme_one_is_not_reported_trusted():
+    served, _, _ = _served_by("default", "acme")
     assert not served.trusted, "the first handshake showed the default certificate"
 
 
 def test_a_trusted_certificate_is_the_one_its_handshake_verified():
-    acme_ca, default_ca = trustme.CA(), trustme.CA()
-    acme, default = acme_ca.issue_cert(NAME), default_ca.issue_cert(NAME)
-    with AlternatingServer(acme, default) as server:
-        served = served_certificate(
-            server.address, server.port, NAME, root_pem=acme_ca.cert_pem.bytes(), timeout=2
-        )
-        assert server.connections == 1  # verified at once: no second handshake
-    assert served.trusted and served.fingerprint == _fingerprint(acme)
+    served, handshakes, leaves = _served_by("acme", "default")
+    assert handshakes == 1  # verified at once: no second handshake
+    assert served.trusted and served.fingerprint == _fingerprint(leaves["acme"])
